@@ -1,0 +1,150 @@
+import Foundation
+import EnhanceImage
+import EnhanceMetrics
+import EnhanceModels
+import EnhanceNN
+
+/// Scores of one restored image.
+public struct ImageScore: Sendable, Codable, Equatable {
+    public var name: String
+    public var psnr: Double
+    public var ssim: Double
+    /// PSNR-B (deblocking only).
+    public var psnrB: Double?
+    /// Wall time of the restoration alone, in seconds.
+    public var seconds: Double
+
+    public init(name: String, psnr: Double, ssim: Double, psnrB: Double? = nil, seconds: Double) {
+        self.name = name; self.psnr = psnr; self.ssim = ssim; self.psnrB = psnrB; self.seconds = seconds
+    }
+}
+
+/// Mean scores over a dataset.
+public struct MeanScore: Sendable, Codable, Equatable {
+    public var psnr: Double
+    public var ssim: Double
+    public var psnrB: Double?
+}
+
+/// The evaluation of one method on one dataset at one setting (scale or JPEG quality).
+public struct EvaluationResult: Sendable, Codable, Equatable {
+    public var dataset: String
+    public var method: String
+    public var task: String
+    public var scale: Int?
+    public var quality: Int?
+    public var images: [ImageScore]
+    public var mean: MeanScore
+
+    public init(dataset: String, method: String, task: String, scale: Int?, quality: Int?, images: [ImageScore]) {
+        self.dataset = dataset; self.method = method; self.task = task
+        self.scale = scale; self.quality = quality; self.images = images
+        let n = Double(max(images.count, 1))
+        let psnrBs = images.compactMap(\.psnrB)
+        self.mean = MeanScore(
+            psnr: images.reduce(0) { $0 + $1.psnr } / n,
+            ssim: images.reduce(0) { $0 + $1.ssim } / n,
+            psnrB: psnrBs.isEmpty ? nil : psnrBs.reduce(0, +) / Double(psnrBs.count))
+    }
+}
+
+/// Errors of dataset handling, worded for users.
+public struct DatasetError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "\(path): \(reason)" }
+    public var errorDescription: String? { description }
+}
+
+/// Image files of a folder, sorted by name, with their display names (file name without extension).
+public enum ImageFolder {
+    public static let extensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "webp"]
+
+    /// Lists the images directly inside `folder` (sorted; hidden files skipped).
+    public static func list(_ folder: URL, recursive: Bool = false) throws -> [URL] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+            throw DatasetError(path: folder.path, reason: "no such folder")
+        }
+        guard isDirectory.boolValue else { throw DatasetError(path: folder.path, reason: "not a folder") }
+        var found: [URL] = []
+        if recursive {
+            let e = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey],
+                                                   options: [.skipsHiddenFiles])
+            while let url = e?.nextObject() as? URL {
+                if extensions.contains(url.pathExtension.lowercased()) { found.append(url) }
+            }
+        } else {
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            for name in names where !name.hasPrefix(".") {
+                let url = folder.appendingPathComponent(name)
+                if extensions.contains(url.pathExtension.lowercased()) { found.append(url) }
+            }
+        }
+        found.sort { $0.path < $1.path }
+        if found.isEmpty { throw DatasetError(path: folder.path, reason: "no images (PNG, JPEG, BMP, WebP) in folder") }
+        return found
+    }
+
+    public static func displayName(_ url: URL) -> String { url.deletingPathExtension().lastPathComponent }
+}
+
+/// A super-resolution method under evaluation: restores the Y plane of a prepared sample.
+public protocol SRMethod: Sendable {
+    /// Name printed in tables and JSON (`bicubic`, `srcnn-9-5-5`, ...).
+    var name: String { get }
+    /// The restored Y plane, the size of `sample.groundTruthY`.
+    func restoreY(_ sample: SRSample) throws -> Image
+}
+
+/// MATLAB-exact bicubic interpolation: the baseline every SR paper reports.
+public struct BicubicMethod: SRMethod {
+    public init() {}
+    public var name: String { "bicubic" }
+    public func restoreY(_ sample: SRSample) throws -> Image { sample.bicubicY }
+}
+
+/// Runs the published super-resolution evaluation protocol over a folder.
+public enum SREvaluation {
+    /// Evaluates `method` on every image of `dataset` at `scale`; `progress` is called after each image.
+    public static func run(method: some SRMethod, dataset: URL, scale: Int,
+                           progress: (ImageScore) -> Void = { _ in }) throws -> EvaluationResult {
+        let files = try ImageFolder.list(dataset)
+        var scores: [ImageScore] = []
+        for file in files {
+            let image = try ImageIO.read(contentsOf: file)
+            let sample = SRProtocol.prepare(groundTruth: image, scale: scale)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let restored = try method.restoreY(sample)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let s = SRProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY, scale: scale)
+            let score = ImageScore(name: ImageFolder.displayName(file), psnr: s.psnr, ssim: s.ssim, seconds: seconds)
+            scores.append(score)
+            progress(score)
+        }
+        return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "sr",
+                                scale: scale, quality: nil, images: scores)
+    }
+}
+
+/// A trained super-resolution model under evaluation.
+public struct ModelMethod: SRMethod {
+    public let model: Model
+    let inference: PlaneInference
+
+    public init(model: Model, context: ComputeContext = .default) {
+        self.model = model
+        self.inference = PlaneInference(model: model, context: context)
+    }
+
+    public var name: String { model.info.name }
+
+    public func restoreY(_ sample: SRSample) throws -> Image {
+        let arch = model.info.architecture
+        let input = arch.takesUpscaledInput ? sample.bicubicY : sample.lowResolutionY
+        let out = inference.run(input.pixels, width: input.width, height: input.height)
+        let size = inference.outputSize(width: input.width, height: input.height)
+        return Image(width: size.width, height: size.height, colorModel: .grey, pixels: out)
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Enhance
+import EnhanceNN
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure forward and training speed of the standard networks, and sgemm as the reference."
+    )
+
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Flag(help: "One repetition per case (a smoke run).") var quick = false
+    @Flag(help: "Print one JSON document.") var json = false
+
+    struct Report: Encodable {
+        var threads: Int
+        var sgemm_gflops: Double
+        var results: [Benchmark.Result]
+    }
+
+    func run() throws {
+        let context = ComputeContext(threads: threads)
+        let sgemm = Benchmark.sgemmGFLOPs(threads: context.threads, repeats: quick ? 2 : 5)
+        if !json { print(String(format: "sgemm (OpenBLAS, %d threads): %.1f GFLOP/s", context.threads, sgemm)) }
+        let results = Benchmark.standardSuite(context: context, quick: quick)
+        if json {
+            print(try jsonString(Report(threads: context.threads, sgemm_gflops: sgemm, results: results)))
+            return
+        }
+        for r in results {
+            var line = pad(r.name, 26) + pad(String(format: "%.1f ms", r.ms), 12, right: true)
+                + pad(String(format: "%.1f GFLOP/s", r.gflops), 16, right: true)
+            if let p = r.patchesPerSecond { line += String(format: "  %.0f patches/s", p) }
+            if let s = r.secondsPerMegapixel { line += String(format: "  %.3f s/MP", s) }
+            print(line)
+            for l in r.layers ?? [] {
+                print("    " + pad(l.name, 52) + pad(String(format: "%.2f ms", l.ms), 11, right: true)
+                      + pad(String(format: "%.1f GFLOP/s", l.gflops), 16, right: true)
+                      + String(format: "  %.0f%% of sgemm", 100 * l.gflops / sgemm))
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+
+/// The `enhance` command: a thin front end over the Enhance library.
+public struct EnhanceCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "enhance",
+        abstract: "Sharper, cleaner images with small convolutional networks (SRCNN, FSRCNN, AR-CNN) on the CPU.",
+        subcommands: [UpscaleCommand.self, EvalCommand.self, TrainCommand.self, ModelsCommand.self, BenchCommand.self, DemoCommand.self],
+        defaultSubcommand: UpscaleCommand.self
+    )
+
+    public init() {}
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// JSON as the CLI prints it: sorted keys, infinities as "inf".
+func jsonString(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// Parses "2,3,4" into [2, 3, 4].
+func parseIntList(_ text: String, option: String, allowed: ClosedRange<Int>) throws -> [Int] {
+    var values: [Int] = []
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+        let trimmed = part.trimmingCharacters(in: .whitespaces)
+        guard let v = Int(trimmed), allowed.contains(v) else {
+            throw ValidationError("\(option): '\(trimmed)' is not a whole number in \(allowed.lowerBound)...\(allowed.upperBound)")
+        }
+        values.append(v)
+    }
+    return values
+}
+
+/// Default location of the shared datasets: $ENHANCE_DATASETS, else ../shared/datasets.
+func defaultDatasetsRoot() -> URL {
+    if let env = ProcessInfo.processInfo.environment["ENHANCE_DATASETS"], !env.isEmpty {
+        return URL(fileURLWithPath: env)
+    }
+    return URL(fileURLWithPath: "../shared/datasets")
+}
+
+/// A dataset argument: a folder path, or the name of a folder under the datasets root (`Set5`).
+func resolveDataset(_ text: String) -> URL {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: text, isDirectory: &isDirectory), isDirectory.boolValue {
+        return URL(fileURLWithPath: text)
+    }
+    let named = defaultDatasetsRoot().appendingPathComponent(text)
+    if FileManager.default.fileExists(atPath: named.path) { return named }
+    return URL(fileURLWithPath: text)
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import EnhanceTraining
+import Foundation
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a super-resolution model on the CPU.",
+        discussion: """
+        Settings come from --config (a JSON file with the fields of TrainingConfig) and are \
+        overridden by the options given. Writes log.csv, checkpoint.safetensors (latest), \
+        best.safetensors (best validated model) and curve.svg to --output. --resume continues \
+        a stopped run exactly where its last checkpoint left it.
+        """
+    )
+
+    @Option(help: "JSON config file; options given on the command line override it.") var config: String?
+    @Option(help: "Architecture: srcnn-9-1-5, srcnn-9-3-5, srcnn-9-5-5, fsrcnn, fsrcnn-s.") var model: String?
+    @Option(help: "Name of the trained model (default <model>-x<scale>).") var name: String?
+    @Option(help: "Upscaling factor.") var scale: Int?
+    @Option(name: .customLong("data"), help: "Training image folder (repeatable), e.g. T91 and BSDS500/train.") var data: [String] = []
+    @Option(help: "Validation folder (Set5), scored with the evaluation protocol.") var validation: String?
+    @Option(help: "adam or sgd.") var optimizer: String?
+    @Option(name: .customLong("lr"), help: "Base learning rate.") var learningRate: Double?
+    @Option(name: .customLong("lr-mult"), help: "Per-layer learning-rate multiplier PREFIX=FACTOR (repeatable), e.g. 4=0.1.") var lrMult: [String] = []
+    @Option(help: "constant, cosine or step:<every>:<gamma>.") var schedule: String?
+    @Option(help: "mse, l1 or charbonnier.") var loss: String?
+    @Option(name: .customLong("batch"), help: "Sub-images per update.") var batchSize: Int?
+    @Option(help: "Total optimizer updates.") var steps: Int?
+    @Option(help: "Random seed (weights, shuffling, augmentation).") var seed: UInt64?
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("patch"), help: "Sub-image side in input pixels (SRCNN: 33).") var patchSize: Int?
+    @Option(name: .customLong("stride"), help: "Sub-image stride (SRCNN: 14).") var patchStride: Int?
+    @Flag(name: .customLong("no-augment"), help: "No down-scaling, flips or rotations.") var noAugment = false
+    @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning).") var initFrom: String?
+    @Option(name: .shortAndLong, help: "Output folder.") var output: String?
+    @Option(help: "Progress line every N steps.") var logEvery: Int?
+    @Option(help: "Validate every N steps.") var validateEvery: Int?
+    @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
+    @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
+
+    func makeConfig() throws -> TrainingConfig {
+        var c = TrainingConfig()
+        if let config {
+            do {
+                c = try JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))
+            } catch {
+                throw ValidationError("\(config): cannot read training config (\(error.localizedDescription))")
+            }
+        }
+        if let model { c.model = model }
+        if let name { c.name = name }
+        if let scale { c.scale = scale }
+        if !data.isEmpty { c.trainFolders = data.map { resolveDataset($0).path } }
+        if let validation { c.validationFolder = resolveDataset(validation).path }
+        if let optimizer { c.optimizer = optimizer }
+        if let learningRate { c.learningRate = learningRate }
+        for entry in lrMult {
+            let parts = entry.split(separator: "=")
+            guard parts.count == 2, let f = Float(parts[1]) else {
+                throw ValidationError("--lr-mult expects PREFIX=FACTOR, got '\(entry)'")
+            }
+            c.learningRateMultipliers[String(parts[0])] = f
+        }
+        if let schedule { c.schedule = schedule }
+        if let loss { c.loss = loss }
+        if let batchSize { c.batchSize = batchSize }
+        if let steps { c.steps = steps }
+        if let seed { c.seed = seed }
+        if let threads { c.threads = threads }
+        if let patchSize { c.patchSize = patchSize }
+        if let patchStride { c.patchStride = patchStride }
+        if noAugment { c.augment = false }
+        if let initFrom { c.initFrom = initFrom }
+        if let output { c.outputFolder = output }
+        if let logEvery { c.logEvery = logEvery }
+        if let validateEvery { c.validateEvery = validateEvery }
+        if let checkpointEvery { c.checkpointEvery = checkpointEvery }
+        guard c.scale >= 1 && c.scale <= 8 else { throw ValidationError("--scale must be 1...8, got \(c.scale)") }
+        guard c.batchSize >= 1, c.steps >= 1, c.threads >= 1, c.logEvery >= 1, c.validateEvery >= 1, c.checkpointEvery >= 1 else {
+            throw ValidationError("--batch, --steps, --threads and the --*-every options must be ≥ 1")
+        }
+        return c
+    }
+
+    func run() throws {
+        let c = try makeConfig()
+        let command = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
+        do {
+            printError("loading \(c.trainFolders.count) training folder(s) for \(c.modelName)...")
+            let trainer = try Trainer(config: c, command: command)
+            printError("\(trainer.dataset.files.count) images, \(trainer.dataset.patchCount) sub-images of \(c.patchSize)x\(c.patchSize), \(trainer.validation.count) validation images")
+            try trainer.run(resume: resume) { line in printError(line) }
+            printError("done: \(c.outputFolder)/best.safetensors")
+        } catch let error as TrainingError {
+            printError("error: \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import EnhanceNN
+
+/// What a network computes, in enough detail to rebuild it from a weight file's metadata.
+///
+/// Every network is defined with **valid** convolutions. Inference pads the input once by
+/// ``contextPadding`` (edge replication at image borders, real neighbours inside an image),
+/// so tiled and whole-image inference give the same result. For SRCNN this replaces the
+/// per-layer replicate padding of the paper's MATLAB test code; the two differ only within
+/// the receptive-field radius of the border.
+public enum Architecture: Sendable, Equatable, Codable {
+    /// SRCNN (Dong et al., TPAMI 2015): conv f1 (n1) → ReLU → conv f2 (n2) → ReLU → conv f3 (channels),
+    /// on the bicubic-upscaled image.
+    case srcnn(f1: Int, f2: Int, f3: Int, n1: Int, n2: Int, channels: Int)
+    /// FSRCNN (Dong, Loy, Tang, ECCV 2016) on the low-resolution image: conv 5x5 (d) → PReLU →
+    /// 1x1 (s) → PReLU → m × [3x3 (s) → PReLU] → 1x1 (d) → PReLU → deconv 9x9 stride `scale`.
+    case fsrcnn(d: Int, s: Int, m: Int, scale: Int)
+    /// AR-CNN (Dong et al., ICCV 2015): 9x9 (64) → 7x7 (32) → 1x1 (16) → 5x5 (1), ReLU between.
+    case arcnn(f1: Int, f2: Int, f3: Int, f4: Int, n1: Int, n2: Int, n3: Int)
+
+    /// Multiplication factor between the network's input and output sizes.
+    public var networkScale: Int {
+        switch self {
+        case .srcnn, .arcnn: 1
+        case .fsrcnn(_, _, _, let scale): scale
+        }
+    }
+
+    /// Whether the network's input is the bicubic-upscaled image (SRCNN) rather than the
+    /// low-resolution one (FSRCNN) or the degraded image at full size (AR-CNN).
+    public var takesUpscaledInput: Bool {
+        if case .srcnn = self { return true }
+        return false
+    }
+
+    /// Input channels (1 for Y-only models).
+    public var channels: Int {
+        switch self {
+        case .srcnn(_, _, _, _, _, let c): c
+        case .fsrcnn, .arcnn: 1
+        }
+    }
+
+    /// Kernel sizes of the valid convolutions before any upsampling layer.
+    private var validKernels: [Int] {
+        switch self {
+        case let .srcnn(f1, f2, f3, _, _, _): [f1, f2, f3]
+        case let .fsrcnn(_, _, m, _): [5, 1] + Array(repeating: 3, count: m) + [1]
+        case let .arcnn(f1, f2, f3, f4, _, _, _): [f1, f2, f3, f4]
+        }
+    }
+
+    /// Input pixels lost on each side by the valid convolutions.
+    public var convolutionRadius: Int { validKernels.reduce(0) { $0 + ($1 - 1) / 2 } }
+
+    /// Deconvolution geometry (kernel, stride, PyTorch padding) when the network ends in one.
+    var deconvolution: (kernel: Int, stride: Int, padding: Int)? {
+        if case let .fsrcnn(_, _, _, scale) = self { return (9, scale, 4) }
+        return nil
+    }
+
+    /// Low-resolution feature margin a deconvolution needs so that the kept outputs are complete.
+    var deconvolutionMargin: Int {
+        guard let d = deconvolution else { return 0 }
+        let reach = max(d.padding, d.kernel - 1 - d.padding)
+        return (reach + d.stride - 1) / d.stride
+    }
+
+    /// Input pixels of context needed on each side of a tile: the input is padded by this much.
+    public var contextPadding: Int { convolutionRadius + deconvolutionMargin }
+
+    /// Output pixels skipped at the top and left of the inference network's output; the next
+    /// `networkScale × tile` pixels are kept. With a deconvolution (inference form: no padding),
+    /// output index `u` of the unpadded transposed convolution corresponds to index `u − padding`
+    /// of the training form, where low-resolution pixel `i` maps to `[i·s, (i+1)·s)`.
+    public var outputOffset: Int {
+        guard let d = deconvolution else { return 0 }
+        return deconvolutionMargin * d.stride + d.padding
+    }
+
+    /// Receptive field in input pixels (2 × radius + 1).
+    public var receptiveField: Int { 2 * contextPadding + 1 }
+
+    /// Short name, e.g. `srcnn-9-5-5`, `fsrcnn-56-12-4`.
+    public var familyName: String {
+        switch self {
+        case let .srcnn(f1, f2, f3, n1, n2, c):
+            var s = "srcnn-\(f1)-\(f2)-\(f3)"
+            if n1 != 64 || n2 != 32 { s += "-n\(n1)-\(n2)" }
+            if c != 1 { s += "-rgb" }
+            return s
+        case let .fsrcnn(d, s, m, _): return "fsrcnn-\(d)-\(s)-\(m)"
+        case let .arcnn(f1, f2, f3, f4, _, _, _): return "arcnn-\(f1)-\(f2)-\(f3)-\(f4)"
+        }
+    }
+
+    /// Builds the network with freshly initialised parameters (initialisers of each paper).
+    ///
+    /// - Parameter trainingDeconvolution: FSRCNN only. `true` builds the deconvolution with the
+    ///   paper's padding (output = scale × input, used for training on patches); `false` builds it
+    ///   unpadded, for inference on a context-padded tile followed by ``outputCrop``.
+    public func makeNetwork(seed: UInt64 = 0, trainingDeconvolution: Bool = true) -> Sequential {
+        var layers: [any Layer] = []
+        switch self {
+        case let .srcnn(f1, f2, f3, n1, n2, c):
+            // Paper: Gaussian(0, 0.001) weights; we use He init for the ReLU layers (trains faster)
+            // and the paper's small Gaussian for the linear reconstruction layer.
+            layers = [
+                Conv2d(inChannels: c, outChannels: n1, kernel: f1), ReLU(),
+                Conv2d(inChannels: n1, outChannels: n2, kernel: f2), ReLU(),
+                Conv2d(inChannels: n2, outChannels: c, kernel: f3, weightInitializer: .gaussian(std: 0.001)),
+            ]
+        case let .fsrcnn(d, s, m, scale):
+            layers = [Conv2d(inChannels: 1, outChannels: d, kernel: 5), PReLU(channels: d),
+                      Conv2d(inChannels: d, outChannels: s, kernel: 1), PReLU(channels: s)]
+            for _ in 0..<m {
+                layers += [Conv2d(inChannels: s, outChannels: s, kernel: 3), PReLU(channels: s)] as [any Layer]
+            }
+            layers += [Conv2d(inChannels: s, outChannels: d, kernel: 1), PReLU(channels: d)] as [any Layer]
+            let pad = trainingDeconvolution ? 4 : 0
+            layers.append(ConvTranspose2d(inChannels: d, outChannels: 1, kernel: 9, stride: scale, padding: pad,
+                                          outputPadding: trainingDeconvolution ? scale - 1 : 0,
+                                          weightInitializer: .gaussian(std: 0.001)))
+        case let .arcnn(f1, f2, f3, f4, n1, n2, n3):
+            layers = [
+                Conv2d(inChannels: 1, outChannels: n1, kernel: f1), ReLU(),
+                Conv2d(inChannels: n1, outChannels: n2, kernel: f2), ReLU(),
+                Conv2d(inChannels: n2, outChannels: n3, kernel: f3), ReLU(),
+                Conv2d(inChannels: n3, outChannels: 1, kernel: f4, weightInitializer: .gaussian(std: 0.001)),
+            ]
+        }
+        var net = Sequential(layers)
+        var rng = SeededGenerator(seed: seed)
+        net.initializeParameters(rng: &rng)
+        return net
+    }
+}
+
+extension Architecture {
+    /// Architecture families users can name, e.g. in `enhance train --model`.
+    public static let familyNames = ["srcnn-9-1-5", "srcnn-9-3-5", "srcnn-9-5-5", "fsrcnn", "fsrcnn-s", "arcnn"]
+
+    /// Parses a family name (`srcnn-9-5-5`, `srcnn-9-5-5-rgb`, `fsrcnn`, `fsrcnn-s`, `fsrcnn-D-S-M`, `arcnn`)
+    /// for a scale; nil when unknown.
+    public init?(familyName name: String, scale: Int) {
+        let parts = name.lowercased().split(separator: "-").map(String.init)
+        switch parts.first {
+        case "srcnn":
+            var rest = Array(parts.dropFirst())
+            var channels = 1
+            if rest.last == "rgb" { channels = 3; rest.removeLast() }
+            if rest.isEmpty { rest = ["9", "5", "5"] }
+            let ints = rest.compactMap(Int.init)
+            guard ints.count == 3, ints.allSatisfy({ $0 > 0 && $0 % 2 == 1 }) else { return nil }
+            self = .srcnn(f1: ints[0], f2: ints[1], f3: ints[2], n1: 64, n2: 32, channels: channels)
+        case "fsrcnn":
+            let rest = Array(parts.dropFirst())
+            if rest.isEmpty { self = .fsrcnn(d: 56, s: 12, m: 4, scale: scale) }
+            else if rest == ["s"] { self = .fsrcnn(d: 32, s: 5, m: 1, scale: scale) }
+            else {
+                let ints = rest.compactMap(Int.init)
+                guard ints.count == 3, ints.allSatisfy({ $0 > 0 }) else { return nil }
+                self = .fsrcnn(d: ints[0], s: ints[1], m: ints[2], scale: scale)
+            }
+        case "arcnn":
+            guard parts.count == 1 else { return nil }
+            self = .arcnn(f1: 9, f2: 7, f3: 1, f4: 5, n1: 64, n2: 32, n3: 16)
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import EnhanceNN
+import Foundation
+
+/// What a model does.
+public enum ModelTask: String, Sendable, Codable {
+    /// Super-resolution of the Y channel.
+    case superResolution = "sr"
+    /// JPEG artifact reduction of the Y channel.
+    case deblocking = "deblock"
+}
+
+/// How a model was trained: enough to reproduce it.
+public struct TrainingRecord: Sendable, Codable, Equatable {
+    /// The exact command line.
+    public var command: String
+    /// Training and validation data (folder names and image counts).
+    public var data: String
+    /// Optimizer updates made.
+    public var steps: Int
+    /// Sub-images back-propagated (steps × batch size), the paper's x-axis.
+    public var backprops: Int
+    /// Wall-clock training time, summed over resumed sessions.
+    public var wallSeconds: Double
+    /// Validation PSNR (dB, Y, protocol of the evaluation) at the end, and where it was measured.
+    public var validationPSNR: Double
+    public var validationSet: String
+    /// Free-form notes (fine-tuned from, schedule, ...).
+    public var notes: String
+
+    public init(command: String, data: String, steps: Int, backprops: Int, wallSeconds: Double,
+                validationPSNR: Double, validationSet: String, notes: String = "") {
+        self.command = command; self.data = data; self.steps = steps; self.backprops = backprops
+        self.wallSeconds = wallSeconds; self.validationPSNR = validationPSNR
+        self.validationSet = validationSet; self.notes = notes
+    }
+}
+
+/// A model's metadata, stamped into its weight file's `__metadata__`.
+public struct ModelInfo: Sendable, Codable, Equatable {
+    /// Name users type: `srcnn-9-5-5-x3`, `fsrcnn-x2`, `arcnn-q10`.
+    public var name: String
+    public var task: ModelTask
+    public var architecture: Architecture
+    /// Upscaling factor (1 for deblocking).
+    public var scale: Int
+    /// Colour handling: `y` (the network sees BT.601 Y; Cb/Cr are bicubic-upscaled) or `rgb`.
+    public var colorMode: String
+    /// JPEG quality a deblocking model was trained for.
+    public var jpegQuality: Int?
+    public var training: TrainingRecord?
+
+    public init(name: String, task: ModelTask, architecture: Architecture, scale: Int, colorMode: String = "y",
+                jpegQuality: Int? = nil, training: TrainingRecord? = nil) {
+        self.name = name; self.task = task; self.architecture = architecture; self.scale = scale
+        self.colorMode = colorMode; self.jpegQuality = jpegQuality; self.training = training
+    }
+
+    /// Receptive field in input pixels.
+    public var receptiveField: Int { architecture.receptiveField }
+}
+
+/// Errors loading a model, worded for users.
+public struct ModelError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+    public var errorDescription: String? { message }
+}
+
+/// A trained network and its metadata. A `Sendable` value: one model serves many threads.
+public struct Model: Sendable {
+    public var info: ModelInfo
+    /// Parameters in training form (FSRCNN deconvolution with the paper's padding).
+    public var network: Sequential
+
+    public init(info: ModelInfo, network: Sequential) {
+        let expected = info.architecture.makeNetwork().parameterNames
+        precondition(network.parameterNames == expected,
+                     "Model \(info.name): parameters \(network.parameterNames) do not match \(info.architecture)")
+        self.info = info
+        self.network = network
+    }
+
+    /// The network for inference on a context-padded input (see ``Architecture/contextPadding``):
+    /// same parameters, deconvolution without the training padding.
+    public var inferenceNetwork: Sequential {
+        var net = info.architecture.makeNetwork(trainingDeconvolution: false)
+        net.parameters = network.parameters
+        return net
+    }
+
+    // MARK: Weight files
+
+    static let infoKey = "enhance.model"
+
+    /// Metadata written beside the tensors: the full info as JSON plus readable flat keys.
+    public var fileMetadata: [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: (try? encoder.encode(info)) ?? Data(), as: UTF8.self)
+        var m: [String: String] = [
+            Model.infoKey: json,
+            "name": info.name,
+            "architecture": info.architecture.familyName,
+            "task": info.task.rawValue,
+            "scale": String(info.scale),
+            "color_mode": info.colorMode,
+            "receptive_field": String(info.receptiveField),
+            "format": "enhance-model-1",
+        ]
+        if let q = info.jpegQuality { m["jpeg_quality"] = String(q) }
+        return m
+    }
+
+    /// Writes the model as a safetensors file (atomically).
+    public func write(to url: URL) throws {
+        try SafeTensors.write(network.namedParameters, metadata: fileMetadata, to: url)
+    }
+
+    /// Reads and validates a model file: metadata present and sane, every tensor the
+    /// architecture needs present with the right shape, no extra tensors, all values finite.
+    public static func read(contentsOf url: URL) throws -> Model {
+        let file = try SafeTensors.read(contentsOf: url)
+        guard let json = file.metadata[infoKey] else {
+            throw ModelError("\(url.path): not an Enhance model (no '\(infoKey)' metadata)")
+        }
+        let info: ModelInfo
+        do {
+            info = try JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8))
+        } catch {
+            throw ModelError("\(url.path): unreadable model metadata (\(error))")
+        }
+        var network = info.architecture.makeNetwork()
+        try network.load(file.tensors, file: url.path)
+        return Model(info: info, network: network)
+    }
+}

@@ -1,0 +1,225 @@
+/// Rectified linear unit, `max(x, 0)`, elementwise on any shape. No parameters.
+public struct ReLU: Layer {
+    public init() {}
+    public var description: String { "ReLU" }
+    public func outputShape(forInput shape: [Int]) -> [Int] { shape }
+
+    public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
+        var y = input
+        let n = y.count
+        y.storage.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n { p[i] = max(p[i], 0) }
+        }
+        return y
+    }
+
+    /// Saves the output (positive exactly where the input was).
+    public func trainingForward(_ input: consuming Tensor, context: ComputeContext) -> (output: Tensor, activations: Activations) {
+        let y = forward(input, context: context)
+        return (y, Activations(tensors: [y], inputShape: y.shape))
+    }
+
+    public func backward(outputGradient: consuming Tensor, activations: Activations, needsInputGradient: Bool,
+                         context: ComputeContext) -> Backward {
+        guard needsInputGradient else { return Backward(inputGradient: nil, parameterGradients: []) }
+        var g = outputGradient
+        let y = activations.tensors[0]
+        precondition(g.shape == y.shape, "ReLU.backward: gradient \(g.shape) vs output \(y.shape)")
+        let n = g.count
+        g.storage.withUnsafeMutableBufferPointer { gp in
+            y.storage.withUnsafeBufferPointer { yp in
+                for i in 0..<n where !(yp[i] > 0) { gp[i] = 0 }
+            }
+        }
+        return Backward(inputGradient: g, parameterGradients: [])
+    }
+}
+
+/// Leaky ReLU, `x > 0 ? x : negativeSlope · x`, elementwise. No parameters.
+public struct LeakyReLU: Layer {
+    public let negativeSlope: Float
+    public init(negativeSlope: Float = 0.01) { self.negativeSlope = negativeSlope }
+    public var description: String { "LeakyReLU(\(negativeSlope))" }
+    public func outputShape(forInput shape: [Int]) -> [Int] { shape }
+
+    public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
+        var y = input
+        let n = y.count, a = negativeSlope
+        y.storage.withUnsafeMutableBufferPointer { p in
+            for i in 0..<n { p[i] = p[i] > 0 ? p[i] : a * p[i] }
+        }
+        return y
+    }
+
+    /// Saves the input.
+    public func trainingForward(_ input: consuming Tensor, context: ComputeContext) -> (output: Tensor, activations: Activations) {
+        let x = input
+        return (forward(x, context: context), Activations(tensors: [x], inputShape: x.shape))
+    }
+
+    public func backward(outputGradient: consuming Tensor, activations: Activations, needsInputGradient: Bool,
+                         context: ComputeContext) -> Backward {
+        guard needsInputGradient else { return Backward(inputGradient: nil, parameterGradients: []) }
+        var g = outputGradient
+        let x = activations.tensors[0]
+        precondition(g.shape == x.shape, "LeakyReLU.backward: gradient \(g.shape) vs input \(x.shape)")
+        let n = g.count, a = negativeSlope
+        g.storage.withUnsafeMutableBufferPointer { gp in
+            x.storage.withUnsafeBufferPointer { xp in
+                for i in 0..<n where !(xp[i] > 0) { gp[i] *= a }
+            }
+        }
+        return Backward(inputGradient: g, parameterGradients: [])
+    }
+}
+
+/// Parametric ReLU (He et al. 2015), `x > 0 ? x : a[c] · x`, with one learnable slope per channel
+/// of an NCHW input (or one shared slope when `channels == 1`, as PyTorch's `nn.PReLU()`).
+/// Parameter name `"weight"`, shape `[channels]`, initialised to 0.25 as PyTorch.
+public struct PReLU: Layer {
+    public let channels: Int
+    /// `[channels]` negative slopes.
+    public var weight: Tensor
+    public var initializer: Initializer
+
+    public init(channels: Int, initialSlope: Float = 0.25) {
+        precondition(channels > 0, "PReLU: channels must be > 0, got \(channels)")
+        self.channels = channels
+        self.weight = Tensor(shape: [channels], repeating: initialSlope)
+        self.initializer = .constant(initialSlope)
+    }
+
+    public var description: String { "PReLU(\(channels))" }
+    public var parameterNames: [String] { ["weight"] }
+    public var parameters: [Tensor] {
+        get { [weight] }
+        set { weight = checkedParameters(newValue, against: [weight], names: parameterNames, "PReLU")[0] }
+    }
+    public mutating func initializeParameters(rng: inout SeededGenerator) {
+        initializer.fill(&weight, fanIn: 1, rng: &rng)
+    }
+
+    public func outputShape(forInput shape: [Int]) -> [Int] {
+        let (_, c, _, _) = nchw(shape, "PReLU")
+        precondition(channels == 1 || c == channels, "PReLU: input has \(c) channels, layer has \(channels)")
+        return shape
+    }
+
+    public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
+        var y = input
+        let (n, c, h, w) = nchw(outputShape(forInput: y.shape), "PReLU")
+        let plane = h * w
+        y.storage.withUnsafeMutableBufferPointer { p in
+            weight.storage.withUnsafeBufferPointer { ap in
+                for pl in 0..<(n * c) {
+                    let a = ap[channels == 1 ? 0 : pl % c]
+                    let base = p.baseAddress! + pl * plane
+                    for i in 0..<plane { base[i] = base[i] > 0 ? base[i] : a * base[i] }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Saves the input.
+    public func trainingForward(_ input: consuming Tensor, context: ComputeContext) -> (output: Tensor, activations: Activations) {
+        let x = input
+        return (forward(x, context: context), Activations(tensors: [x], inputShape: x.shape))
+    }
+
+    public func backward(outputGradient: consuming Tensor, activations: Activations, needsInputGradient: Bool,
+                         context: ComputeContext) -> Backward {
+        var g = outputGradient
+        let x = activations.tensors[0]
+        precondition(g.shape == x.shape, "PReLU.backward: gradient \(g.shape) vs input \(x.shape)")
+        let (n, c, h, w) = nchw(x.shape, "PReLU")
+        let plane = h * w
+        var da = [Double](repeating: 0, count: channels)
+        g.storage.withUnsafeMutableBufferPointer { gp in
+            x.storage.withUnsafeBufferPointer { xp in
+                weight.storage.withUnsafeBufferPointer { ap in
+                    for pl in 0..<(n * c) {
+                        let ch = channels == 1 ? 0 : pl % c
+                        let a = ap[ch]
+                        let gb = gp.baseAddress! + pl * plane, xb = xp.baseAddress! + pl * plane
+                        var s = 0.0
+                        for i in 0..<plane where !(xb[i] > 0) {
+                            s += Double(gb[i] * xb[i])
+                            gb[i] *= a
+                        }
+                        da[ch] += s
+                    }
+                }
+            }
+        }
+        let dA = Tensor(shape: [channels], storage: da.map { Float($0) })
+        return Backward(inputGradient: needsInputGradient ? g : nil, parameterGradients: [dA])
+    }
+}
+
+/// Sub-pixel rearrangement (Shi et al. 2016), PyTorch's `nn.PixelShuffle(r)`:
+/// `[N, C·r², H, W] → [N, C, H·r, W·r]` with `out[n, c, y·r + i, x·r + j] = in[n, c·r² + i·r + j, y, x]`.
+public struct PixelShuffle: Layer {
+    public let factor: Int
+    public init(factor: Int) {
+        precondition(factor >= 1, "PixelShuffle: factor must be ≥ 1, got \(factor)")
+        self.factor = factor
+    }
+    public var description: String { "PixelShuffle(\(factor))" }
+
+    public func outputShape(forInput shape: [Int]) -> [Int] {
+        let (n, c, h, w) = nchw(shape, "PixelShuffle")
+        let r2 = factor * factor
+        precondition(c % r2 == 0, "PixelShuffle: \(c) channels not divisible by factor² = \(r2)")
+        return [n, c / r2, h * factor, w * factor]
+    }
+
+    /// Moves values between the two layouts; `toShuffled` chooses the direction.
+    private func rearrange(_ src: Tensor, lowShape: [Int], toShuffled: Bool) -> Tensor {
+        let (n, cin, h, w) = (lowShape[0], lowShape[1], lowShape[2], lowShape[3])
+        let r = factor, c = cin / (r * r), oh = h * r, ow = w * r
+        let outShape = toShuffled ? [n, c, oh, ow] : lowShape
+        return Tensor(shape: outShape) { out in
+            src.storage.withUnsafeBufferPointer { sp in
+                let s = sp.baseAddress!, d = out.baseAddress!
+                for b in 0..<n {
+                    for ch in 0..<c {
+                        for i in 0..<r {
+                            for j in 0..<r {
+                                let lowPlane = ((b * cin) + ch * r * r + i * r + j) * h * w
+                                let highPlane = (b * c + ch) * oh * ow
+                                for y in 0..<h {
+                                    let low = lowPlane + y * w, high = highPlane + (y * r + i) * ow + j
+                                    if toShuffled {
+                                        for x in 0..<w { d[high + x * r] = s[low + x] }
+                                    } else {
+                                        for x in 0..<w { d[low + x] = s[high + x * r] }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
+        _ = outputShape(forInput: input.shape)
+        return rearrange(input, lowShape: input.shape, toShuffled: true)
+    }
+
+    public func trainingForward(_ input: consuming Tensor, context: ComputeContext) -> (output: Tensor, activations: Activations) {
+        let shape = input.shape
+        return (forward(input, context: context), Activations(inputShape: shape))
+    }
+
+    public func backward(outputGradient: consuming Tensor, activations: Activations, needsInputGradient: Bool,
+                         context: ComputeContext) -> Backward {
+        guard needsInputGradient else { return Backward(inputGradient: nil, parameterGradients: []) }
+        let expected = outputShape(forInput: activations.inputShape)
+        precondition(outputGradient.shape == expected, "PixelShuffle.backward: gradient \(outputGradient.shape), expected \(expected)")
+        let g = rearrange(outputGradient, lowShape: activations.inputShape, toShuffled: false)
+        return Backward(inputGradient: g, parameterGradients: [])
+    }
+}

@@ -1,0 +1,176 @@
+import Dispatch
+import Enhance
+import EnhanceImage
+import EnhanceNN
+import Foundation
+
+/// Where training sub-images are cut and what the label of each is.
+public struct PatchGeometry: Sendable, Equatable, Codable {
+    /// `true`: the input is the bicubic-upscaled image (SRCNN); `false`: the low-resolution image (FSRCNN).
+    public var upscaledInput: Bool
+    /// Side of an input sub-image, in input pixels (SRCNN: 33).
+    public var inputSize: Int
+    /// Distance between sub-images, in input pixels (SRCNN: 14).
+    public var stride: Int
+    /// Input pixels the network loses on each side (valid convolutions).
+    public var radius: Int
+    /// Network upsampling factor (1 for SRCNN, the scale for FSRCNN).
+    public var networkScale: Int
+
+    public init(upscaledInput: Bool, inputSize: Int, stride: Int, radius: Int, networkScale: Int) {
+        precondition(inputSize > 2 * radius, "PatchGeometry: input \(inputSize) must exceed 2 × radius \(radius)")
+        self.upscaledInput = upscaledInput; self.inputSize = inputSize; self.stride = stride
+        self.radius = radius; self.networkScale = networkScale
+    }
+
+    /// Side of the label: the centre of the input that valid convolutions reach, times the network scale.
+    public var labelSize: Int { (inputSize - 2 * radius) * networkScale }
+}
+
+/// Augmentations of the training images (FSRCNN's, plus flips).
+public struct Augmentation: Sendable, Equatable, Codable {
+    /// Down-scaling factors applied to each ground-truth image before degradation (1 = original).
+    public var scales: [Double]
+    /// Apply a random one of the 8 flips/90° rotations to each sub-image.
+    public var dihedral: Bool
+
+    public init(scales: [Double] = [1], dihedral: Bool = false) {
+        self.scales = scales; self.dihedral = dihedral
+    }
+
+    public static let none = Augmentation()
+    /// 1.0, 0.9, 0.8, 0.7, 0.6 down-scaling and the 8 rotations/flips.
+    public static let standard = Augmentation(scales: [1, 0.9, 0.8, 0.7, 0.6], dihedral: true)
+}
+
+/// Super-resolution training pairs held in memory, and the sub-images cut from them.
+///
+/// Each image is read, reduced to Y (MATLAB `rgb2ycbcr`, 8-bit), optionally down-scaled
+/// (augmentation), modcropped and degraded exactly as the evaluation protocol does. Sub-images
+/// of `geometry.inputSize` are taken every `geometry.stride` input pixels, as the paper;
+/// their number is `Σ ⌊(H − size) / stride + 1⌋ · ⌊(W − size) / stride + 1⌋` over the inputs.
+public struct SRTrainingSet: Sendable {
+    /// One degraded image and its ground truth, single-plane, row-major.
+    public struct Pair: Sendable {
+        public var input: [Float]
+        public var inputWidth: Int
+        public var inputHeight: Int
+        public var label: [Float]
+        public var labelWidth: Int
+        public var labelHeight: Int
+    }
+
+    /// Location of one sub-image: pair index and top-left input coordinates.
+    public struct PatchLocation: Sendable, Equatable {
+        public var pair: Int32
+        public var y: Int32
+        public var x: Int32
+    }
+
+    public let scale: Int
+    public let geometry: PatchGeometry
+    public private(set) var pairs: [Pair]
+    public private(set) var patches: [PatchLocation]
+    /// Source file of each image, for the training record.
+    public let files: [URL]
+
+    public var patchCount: Int { patches.count }
+
+    /// Reads every image of `folders` (sorted within each folder) and prepares the pairs.
+    public init(folders: [URL], scale: Int, geometry: PatchGeometry, augmentation: Augmentation = .none,
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        var files: [URL] = []
+        for folder in folders { files += try ImageFolder.list(folder) }
+        let groundTruths = try files.map { try ImageIO.read(contentsOf: $0).luma(quantized: true) }
+        try self.init(groundTruthY: groundTruths, files: files, scale: scale, geometry: geometry,
+                      augmentation: augmentation, threads: threads)
+    }
+
+    /// Prepares pairs from Y planes already in memory.
+    public init(groundTruthY: [Image], files: [URL] = [], scale: Int, geometry: PatchGeometry,
+                augmentation: Augmentation = .none, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        precondition(scale >= 1, "SRTrainingSet: scale must be ≥ 1, got \(scale)")
+        self.scale = scale
+        self.geometry = geometry
+        self.files = files
+        let jobs = groundTruthY.flatMap { y in augmentation.scales.map { (y, $0) } }
+        let box = ResultBox<Pair>(count: jobs.count)
+        let g = geometry
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, jobs.count))) { worker in
+            var j = worker
+            while j < jobs.count {
+                let (image, factor) = jobs[j]
+                let source = factor == 1 ? image : image.resized(scale: factor, method: .bicubic)
+                if let pair = SRTrainingSet.makePair(groundTruthY: source, scale: scale, geometry: g) { box.set(j, pair) }
+                j += max(1, min(threads, jobs.count))
+            }
+        }
+        pairs = box.values.compactMap { $0 }
+        var locations: [PatchLocation] = []
+        for (i, p) in pairs.enumerated() {
+            let size = geometry.inputSize
+            guard p.inputHeight >= size, p.inputWidth >= size else { continue }
+            for y in stride(from: 0, through: p.inputHeight - size, by: geometry.stride) {
+                for x in stride(from: 0, through: p.inputWidth - size, by: geometry.stride) {
+                    locations.append(PatchLocation(pair: Int32(i), y: Int32(y), x: Int32(x)))
+                }
+            }
+        }
+        patches = locations
+    }
+
+    /// Degrades one ground-truth Y plane as the evaluation protocol does.
+    static func makePair(groundTruthY: Image, scale: Int, geometry: PatchGeometry) -> Pair? {
+        let cropped = groundTruthY.modcropped(scale)
+        guard cropped.width >= scale * 2, cropped.height >= scale * 2 else { return nil }
+        let low = cropped.resized(scale: 1 / Double(scale), method: .bicubic)
+        let input = geometry.upscaledInput ? low.resized(scale: Double(scale), method: .bicubic) : low
+        return Pair(input: input.pixels, inputWidth: input.width, inputHeight: input.height,
+                    label: cropped.pixels, labelWidth: cropped.width, labelHeight: cropped.height)
+    }
+
+    /// Copies sub-image `location`, transformed by dihedral element `transform` (0...7), into
+    /// `input` (`inputSize²` floats) and `label` (`labelSize²` floats).
+    public func copyPatch(_ location: PatchLocation, transform: Int,
+                          input: UnsafeMutablePointer<Float>, label: UnsafeMutablePointer<Float>) {
+        let p = pairs[Int(location.pair)]
+        let size = geometry.inputSize, y0 = Int(location.y), x0 = Int(location.x)
+        p.input.withUnsafeBufferPointer { src in
+            Dihedral.copy(from: src.baseAddress! + y0 * p.inputWidth + x0, rowStride: p.inputWidth,
+                          size: size, transform: transform, to: input)
+        }
+        let ls = geometry.labelSize, s = geometry.networkScale
+        let ly = (y0 + geometry.radius) * s, lx = (x0 + geometry.radius) * s
+        p.label.withUnsafeBufferPointer { src in
+            Dihedral.copy(from: src.baseAddress! + ly * p.labelWidth + lx, rowStride: p.labelWidth,
+                          size: ls, transform: transform, to: label)
+        }
+    }
+}
+
+/// The 8 symmetries of a square: bit 0 flips horizontally, bit 1 vertically, bit 2 transposes.
+public enum Dihedral {
+    /// Copies a `size`×`size` block starting at `source` (rows `rowStride` apart) into `destination`
+    /// (contiguous), applying `transform`.
+    public static func copy(from source: UnsafePointer<Float>, rowStride: Int, size: Int, transform: Int,
+                            to destination: UnsafeMutablePointer<Float>) {
+        let flipX = transform & 1 != 0, flipY = transform & 2 != 0, transpose = transform & 4 != 0
+        for oy in 0..<size {
+            for ox in 0..<size {
+                var sy = transpose ? ox : oy
+                var sx = transpose ? oy : ox
+                if flipY { sy = size - 1 - sy }
+                if flipX { sx = size - 1 - sx }
+                destination[oy * size + ox] = source[sy * rowStride + sx]
+            }
+        }
+    }
+}
+
+/// Fixed-size result slots written from concurrent workers (each slot by one worker).
+final class ResultBox<T>: @unchecked Sendable {
+    private(set) var values: [T?]
+    private let lock = NSLock()
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ v: T) { lock.lock(); values[i] = v; lock.unlock() }
+}

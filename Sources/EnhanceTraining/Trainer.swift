@@ -1,0 +1,368 @@
+import Dispatch
+import Enhance
+import EnhanceImage
+import EnhanceModels
+import EnhanceNN
+import Foundation
+
+/// A user-facing training error (bad config, corrupt or mismatched checkpoint).
+public struct TrainingError: Error, CustomStringConvertible, LocalizedError, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+    public var errorDescription: String? { message }
+}
+
+/// One row of the training log.
+public struct TrainingLogRow: Sendable, Equatable {
+    public var step: Int
+    public var backprops: Int
+    public var loss: Double
+    public var learningRate: Double
+    public var validationPSNR: Double?
+    public var seconds: Double
+
+    var csv: String {
+        let v = validationPSNR.map { String(format: "%.4f", $0) } ?? ""
+        return "\(step),\(backprops),\(String(format: "%.8f", loss)),\(String(format: "%.3g", learningRate)),\(v),\(String(format: "%.1f", seconds))"
+    }
+    static let csvHeader = "step,backprops,loss,learning_rate,validation_psnr,seconds"
+}
+
+/// Trains a super-resolution network with the settings of a ``TrainingConfig``.
+///
+/// Writes to `config.outputFolder`: `log.csv`, `checkpoint.safetensors` (latest: weights,
+/// optimizer state, step; written atomically), `best.safetensors` (the best validated model,
+/// a normal model file) and `curve.svg` (validation PSNR against back-propagations).
+/// `resume: true` continues from `checkpoint.safetensors` and gives the same weights as a run
+/// that was never stopped.
+public final class Trainer {
+    public let config: TrainingConfig
+    public let architecture: Architecture
+    public let dataset: SRTrainingSet
+    public let validation: [SRSample]
+    public let command: String
+    let context: ComputeContext
+    var network: Sequential
+    var optimizer: any Optimizer
+    let loss: Loss
+    var sampler: BatchSampler
+    public private(set) var step = 0
+    var wallSeconds = 0.0
+    public private(set) var bestPSNR = -Double.infinity
+    var history: [TrainingLogRow] = []
+    var bicubicPSNR: Double?
+
+    var output: URL { URL(fileURLWithPath: config.outputFolder) }
+    var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
+    var bestURL: URL { output.appendingPathComponent("best.safetensors") }
+    var logURL: URL { output.appendingPathComponent("log.csv") }
+    var curveURL: URL { output.appendingPathComponent("curve.svg") }
+
+    /// Loads the data and builds the network; `dataset` may be given to skip reading folders (tests).
+    public init(config: TrainingConfig, command: String = "", dataset: SRTrainingSet? = nil,
+                validation: [SRSample]? = nil) throws {
+        self.config = config
+        self.command = command
+        guard let arch = Architecture(familyName: config.model, scale: config.scale) else {
+            throw TrainingError("unknown model '\(config.model)'; known: \(Architecture.familyNames.joined(separator: ", "))")
+        }
+        guard case .superResolution = Trainer.task(of: arch) else {
+            throw TrainingError("model '\(config.model)' is not a super-resolution model")
+        }
+        architecture = arch
+        context = ComputeContext(threads: max(1, config.threads))
+        let geometry = PatchGeometry(upscaledInput: arch.takesUpscaledInput, inputSize: config.patchSize,
+                                     stride: config.patchStride, radius: arch.convolutionRadius,
+                                     networkScale: arch.networkScale)
+        if let dataset {
+            self.dataset = dataset
+        } else {
+            guard !config.trainFolders.isEmpty else { throw TrainingError("no training folders (--data)") }
+            self.dataset = try SRTrainingSet(folders: config.trainFolders.map { URL(fileURLWithPath: $0) },
+                                             scale: config.scale, geometry: geometry,
+                                             augmentation: config.augment ? .standard : .none, threads: config.threads)
+        }
+        guard self.dataset.patchCount > 0 else { throw TrainingError("the training folders give no \(config.patchSize)x\(config.patchSize) sub-images") }
+        if let validation {
+            self.validation = validation
+        } else if let folder = config.validationFolder {
+            self.validation = try ImageFolder.list(URL(fileURLWithPath: folder)).map {
+                SRProtocol.prepare(groundTruth: try ImageIO.read(contentsOf: $0), scale: config.scale)
+            }
+        } else {
+            self.validation = []
+        }
+        loss = try Trainer.parseLoss(config.loss)
+        sampler = BatchSampler(seed: config.seed, patchCount: self.dataset.patchCount, batchSize: config.batchSize,
+                               dihedral: config.augment)
+        network = arch.makeNetwork(seed: config.seed)
+        if let initFrom = config.initFrom {
+            let base = try Model.read(contentsOf: URL(fileURLWithPath: initFrom))
+            // Fine-tuning across scales: copy every tensor whose name and shape match.
+            var params = network.parameters
+            let names = network.parameterNames
+            let baseParams = Dictionary(uniqueKeysWithValues: zip(base.network.parameterNames, base.network.parameters))
+            for (i, name) in names.enumerated() {
+                if let t = baseParams[name], t.shape == params[i].shape { params[i] = t }
+            }
+            network.parameters = params
+        }
+        optimizer = try Trainer.makeOptimizer(config)
+    }
+
+    static func task(of arch: Architecture) -> ModelTask {
+        if case .arcnn = arch { return .deblocking }
+        return .superResolution
+    }
+
+    static func parseLoss(_ s: String) throws -> Loss {
+        switch s.lowercased() {
+        case "mse": return .mse
+        case "l1": return .l1
+        case "charbonnier": return .charbonnier(epsilon: 1e-3)
+        default: throw TrainingError("unknown loss '\(s)'; use mse, l1 or charbonnier")
+        }
+    }
+
+    static func parseSchedule(_ s: String, steps: Int) throws -> LearningRateSchedule {
+        let parts = s.lowercased().split(separator: ":").map(String.init)
+        switch parts.first {
+        case "constant": return .constant
+        case "cosine": return .cosine(totalSteps: max(1, steps), minimumFactor: 0.01)
+        case "step":
+            guard parts.count == 3, let every = Int(parts[1]), every > 0, let gamma = Double(parts[2]) else {
+                throw TrainingError("schedule 'step' needs the form step:<every>:<gamma>, got '\(s)'")
+            }
+            return .step(every: every, gamma: gamma)
+        default: throw TrainingError("unknown schedule '\(s)'; use constant, cosine or step:<every>:<gamma>")
+        }
+    }
+
+    static func makeOptimizer(_ c: TrainingConfig) throws -> any Optimizer {
+        let schedule = try parseSchedule(c.schedule, steps: c.steps)
+        switch c.optimizer.lowercased() {
+        case "adam":
+            return Adam(learningRate: Float(c.learningRate), learningRateMultipliers: c.learningRateMultipliers,
+                        schedule: schedule)
+        case "sgd":
+            return SGD(learningRate: Float(c.learningRate), momentum: Float(c.momentum),
+                       learningRateMultipliers: c.learningRateMultipliers, schedule: schedule)
+        default:
+            throw TrainingError("unknown optimizer '\(c.optimizer)'; use adam or sgd")
+        }
+    }
+
+    /// The model as it stands, with its metadata and a training record.
+    public func currentModel(validationPSNR: Double) -> Model {
+        let data = config.trainFolders.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: " + ")
+            + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augment ? ", augmented" : ""))"
+        let record = TrainingRecord(
+            command: command, data: data, steps: step, backprops: step * config.batchSize,
+            wallSeconds: wallSeconds, validationPSNR: validationPSNR,
+            validationSet: config.validationFolder.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
+            notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
+                + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? ""))
+        let info = ModelInfo(name: config.modelName, task: .superResolution, architecture: architecture,
+                             scale: config.scale, training: record)
+        return Model(info: info, network: network)
+    }
+
+    // MARK: The loop
+
+    /// One optimizer update on batch `step`; returns the batch loss.
+    @discardableResult
+    public func trainStep() -> Double {
+        let items = sampler.batch(step: step)
+        let (input, label) = dataset.makeBatch(items)
+        let (prediction, activations) = network.trainingForward(input, context: context)
+        let (value, gradient) = loss.evaluate(prediction: prediction, target: label)
+        let back = network.backward(outputGradient: gradient, activations: activations, needsInputGradient: false,
+                                    context: context)
+        optimizer.update(&network, gradients: back.parameterGradients)
+        step += 1
+        return value
+    }
+
+    /// Mean validation PSNR (Y, protocol of the evaluation) of the current weights.
+    public func validate() -> Double? {
+        guard !validation.isEmpty else { return nil }
+        let model = currentModel(validationPSNR: 0)
+        let method = ModelMethod(model: model, context: context)
+        var total = 0.0
+        for sample in validation {
+            let restored = (try? method.restoreY(sample)) ?? sample.bicubicY
+            total += SRProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY, scale: config.scale).psnr
+        }
+        return total / Double(validation.count)
+    }
+
+    /// Runs until `config.steps`, logging through `report` (progress lines).
+    public func run(resume: Bool, report: (String) -> Void) throws {
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        if resume {
+            try loadCheckpoint()
+            report("resumed at step \(step) (\(formatDuration(wallSeconds)) trained so far)")
+        } else if FileManager.default.fileExists(atPath: checkpointURL.path) {
+            throw TrainingError("\(checkpointURL.path) exists: pass --resume to continue that run, or choose another --output")
+        }
+        if bicubicPSNR == nil, !validation.isEmpty {
+            bicubicPSNR = validation.reduce(0.0) {
+                $0 + SRProtocol.score(restoredY: $1.bicubicY, groundTruthY: $1.groundTruthY, scale: config.scale).psnr
+            } / Double(validation.count)
+        }
+        try rewriteLog()
+        if step == 0, let v = validate() {
+            record(TrainingLogRow(step: 0, backprops: 0, loss: .nan, learningRate: config.learningRate,
+                                  validationPSNR: v, seconds: 0))
+            report(String(format: "step 0  validation %.3f dB (bicubic %.3f dB)", v, bicubicPSNR ?? .nan))
+        }
+        var lossSum = 0.0, lossCount = 0
+        var windowStart = DispatchTime.now().uptimeNanoseconds, windowSteps = 0
+        var lastTick = DispatchTime.now().uptimeNanoseconds
+        while step < config.steps {
+            lossSum += trainStep()
+            lossCount += 1
+            windowSteps += 1
+            let now = DispatchTime.now().uptimeNanoseconds
+            wallSeconds += Double(now - lastTick) / 1e9
+            lastTick = now
+            let validateNow = step % config.validateEvery == 0 || step == config.steps
+            let logNow = step % config.logEvery == 0 || validateNow
+            if logNow {
+                let elapsed = Double(now - windowStart) / 1e9
+                let rate = Double(windowSteps * config.batchSize) / max(elapsed, 1e-9)
+                let lr = config.learningRate * (try Trainer.parseSchedule(config.schedule, steps: config.steps)).factor(step: step)
+                var row = TrainingLogRow(step: step, backprops: step * config.batchSize, loss: lossSum / Double(lossCount),
+                                         learningRate: lr, validationPSNR: nil, seconds: wallSeconds)
+                var line = String(format: "step %d/%d  loss %.6f  %.0f patches/s  ETA %@",
+                                  step, config.steps, row.loss, rate,
+                                  formatDuration(Double(config.steps - step) * Double(config.batchSize) / max(rate, 1e-9)))
+                if validateNow, let v = validate() {
+                    row.validationPSNR = v
+                    line += String(format: "  validation %.3f dB", v)
+                    if v > bestPSNR {
+                        bestPSNR = v
+                        try currentModel(validationPSNR: v).write(to: bestURL)
+                        line += " (best)"
+                    }
+                    lastTick = DispatchTime.now().uptimeNanoseconds
+                }
+                record(row)
+                report(line)
+                lossSum = 0; lossCount = 0
+                windowStart = DispatchTime.now().uptimeNanoseconds; windowSteps = 0
+            }
+            if step % config.checkpointEvery == 0 || step == config.steps {
+                try saveCheckpoint()
+                try writeCurve()
+                lastTick = DispatchTime.now().uptimeNanoseconds
+            }
+        }
+        if validation.isEmpty { try currentModel(validationPSNR: .nan).write(to: bestURL) }
+    }
+
+    func record(_ row: TrainingLogRow) {
+        history.append(row)
+        if let handle = try? FileHandle(forWritingTo: logURL) {
+            handle.seekToEndOfFile()
+            handle.write(Data((row.csv + "\n").utf8))
+            try? handle.close()
+        }
+    }
+
+    /// Rewrites log.csv with the rows up to the current step (a resumed run drops rows a
+    /// killed run wrote after its last checkpoint).
+    func rewriteLog() throws {
+        history = history.filter { $0.step <= step }
+        let text = ([TrainingLogRow.csvHeader] + history.map(\.csv)).joined(separator: "\n") + "\n"
+        try Data(text.utf8).write(to: logURL, options: .atomic)
+    }
+
+    // MARK: Checkpoints
+
+    static let checkpointFormat = "enhance-checkpoint-1"
+
+    func saveCheckpoint() throws {
+        var tensors = network.namedParameters.map { (name: "model." + $0.name, tensor: $0.tensor) }
+        let opt = optimizer.exportState()
+        for name in opt.tensors.keys.sorted() { tensors.append((name: "optimizer." + name, tensor: opt.tensors[name]!)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let historyRows = history.map { [Double($0.step), Double($0.backprops), $0.loss, $0.learningRate,
+                                         $0.validationPSNR ?? .nan, $0.seconds] }
+        let metadata: [String: String] = [
+            "format": Trainer.checkpointFormat,
+            "config": String(decoding: try encoder.encode(config), as: UTF8.self),
+            "optimizer": String(decoding: try encoder.encode(opt.metadata), as: UTF8.self),
+            "step": String(step),
+            "wall_seconds": String(wallSeconds),
+            "best_psnr": String(bestPSNR),
+            "bicubic_psnr": bicubicPSNR.map { String($0) } ?? "",
+            "history": String(decoding: try encoder.encode(historyRows), as: UTF8.self),
+        ]
+        try SafeTensors.write(tensors, metadata: metadata, to: checkpointURL)
+    }
+
+    func loadCheckpoint() throws {
+        let path = checkpointURL.path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TrainingError("\(path): no checkpoint to resume from")
+        }
+        let file: SafeTensorsFile
+        do { file = try SafeTensors.read(contentsOf: checkpointURL) } catch {
+            throw TrainingError("\(path): corrupt checkpoint (\(error))")
+        }
+        guard file.metadata["format"] == Trainer.checkpointFormat,
+              let configJSON = file.metadata["config"],
+              let saved = try? JSONDecoder().decode(TrainingConfig.self, from: Data(configJSON.utf8)),
+              let s = file.metadata["step"].flatMap(Int.init) else {
+            throw TrainingError("\(path): not an Enhance training checkpoint")
+        }
+        if let mismatch = config.resumeMismatch(with: saved) {
+            throw TrainingError("\(path): checkpoint was made with different settings (\(mismatch))")
+        }
+        var modelTensors: [String: Tensor] = [:], optTensors: [String: Tensor] = [:]
+        for (name, t) in file.tensors {
+            if name.hasPrefix("model.") { modelTensors[String(name.dropFirst(6))] = t }
+            else if name.hasPrefix("optimizer.") { optTensors[String(name.dropFirst(10))] = t }
+        }
+        do { try network.load(modelTensors, file: path) } catch {
+            throw TrainingError("checkpoint does not match \(config.model): \(error)")
+        }
+        let optMeta = (file.metadata["optimizer"]).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+        do { try optimizer.importState(OptimizerState(tensors: optTensors, metadata: optMeta)) } catch {
+            throw TrainingError("\(path): \(error)")
+        }
+        step = s
+        wallSeconds = file.metadata["wall_seconds"].flatMap(Double.init) ?? 0
+        bestPSNR = file.metadata["best_psnr"].flatMap(Double.init) ?? -.infinity
+        bicubicPSNR = file.metadata["bicubic_psnr"].flatMap(Double.init)
+        if let h = file.metadata["history"], let rows = try? JSONDecoder().decode([[Double?]].self, from: Data(h.utf8)) {
+            history = rows.compactMap { r in
+                guard r.count == 6, let st = r[0], let bp = r[1] else { return nil }
+                return TrainingLogRow(step: Int(st), backprops: Int(bp), loss: r[2] ?? .nan, learningRate: r[3] ?? .nan,
+                                      validationPSNR: r[4].flatMap { $0.isNaN ? nil : $0 }, seconds: r[5] ?? 0)
+            }
+        }
+    }
+
+    // MARK: Curve
+
+    func writeCurve() throws {
+        let points = history.compactMap { r in r.validationPSNR.map { (Double(r.backprops), $0) } }
+        let svg = CurvePlot.svg(title: "\(config.modelName): Set5 validation PSNR",
+                                xLabel: "back-propagations (sub-images)", yLabel: "PSNR (dB)",
+                                points: points, baseline: bicubicPSNR.map { ("bicubic", $0) })
+        try Data(svg.utf8).write(to: curveURL, options: .atomic)
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    let s = Int(seconds.rounded())
+    if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m" }
+    if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+    return "\(s)s"
+}

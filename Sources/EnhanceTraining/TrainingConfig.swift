@@ -1,0 +1,60 @@
+import Foundation
+
+/// Every setting of a training run. Read from a JSON config file and/or the command line;
+/// stored in each checkpoint so that `--resume` continues exactly the same run.
+public struct TrainingConfig: Sendable, Codable, Equatable {
+    /// Architecture family (`srcnn-9-5-5`, `fsrcnn`, ...).
+    public var model: String = "srcnn-9-5-5"
+    /// Name of the resulting model (default `<model>-x<scale>`).
+    public var name: String?
+    public var scale: Int = 3
+    /// Training image folders (T91, BSDS500/train, ...).
+    public var trainFolders: [String] = []
+    /// Validation folder (Set5), scored with the evaluation protocol.
+    public var validationFolder: String?
+    /// `adam` or `sgd`.
+    public var optimizer: String = "adam"
+    public var learningRate: Double = 1e-3
+    /// Per-layer multipliers keyed by parameter-name prefix (`"4": 0.1` for SRCNN's last layer).
+    public var learningRateMultipliers: [String: Float] = [:]
+    public var momentum: Double = 0.9
+    /// `constant`, `cosine` (to 1 % at `steps`) or `step:<every>:<gamma>`.
+    public var schedule: String = "cosine"
+    /// `mse`, `l1` or `charbonnier`.
+    public var loss: String = "mse"
+    public var batchSize: Int = 64
+    public var steps: Int = 100_000
+    public var seed: UInt64 = 1
+    public var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    /// Sub-image side in input pixels and stride (SRCNN: 33 and 14).
+    public var patchSize: Int = 33
+    public var patchStride: Int = 14
+    /// Down-scaling augmentation and the 8 flips/rotations.
+    public var augment: Bool = true
+    /// Initialise from this model file (fine-tuning); nil trains from scratch.
+    public var initFrom: String?
+    public var outputFolder: String = "runs/train"
+    public var logEvery: Int = 100
+    public var validateEvery: Int = 1000
+    public var checkpointEvery: Int = 1000
+
+    public init() {}
+
+    /// The model name written into the result.
+    public var modelName: String { name ?? "\(model)-x\(scale)" }
+
+    /// Settings that must not change when resuming (everything that shapes the sequence of updates).
+    public func resumeMismatch(with other: TrainingConfig) -> String? {
+        var diffs: [String] = []
+        if model != other.model { diffs.append("model \(other.model) vs \(model)") }
+        if scale != other.scale { diffs.append("scale \(other.scale) vs \(scale)") }
+        if batchSize != other.batchSize { diffs.append("batch size \(other.batchSize) vs \(batchSize)") }
+        if seed != other.seed { diffs.append("seed \(other.seed) vs \(seed)") }
+        if optimizer != other.optimizer { diffs.append("optimizer \(other.optimizer) vs \(optimizer)") }
+        if trainFolders != other.trainFolders { diffs.append("training folders differ") }
+        if patchSize != other.patchSize || patchStride != other.patchStride { diffs.append("patch geometry differs") }
+        if augment != other.augment { diffs.append("augmentation differs") }
+        if loss != other.loss { diffs.append("loss \(other.loss) vs \(loss)") }
+        return diffs.isEmpty ? nil : diffs.joined(separator: ", ")
+    }
+}

@@ -1,0 +1,3 @@
+import EnhanceCLI
+
+EnhanceCommand.main()
