@@ -72,9 +72,7 @@ public final class Trainer {
         }
         architecture = arch
         context = ComputeContext(threads: max(1, config.threads))
-        let geometry = PatchGeometry(upscaledInput: arch.takesUpscaledInput, inputSize: config.patchSize,
-                                     stride: config.patchStride, radius: arch.convolutionRadius,
-                                     networkScale: arch.networkScale)
+        let geometry = Trainer.patchGeometry(config, architecture: arch)
         if let dataset {
             self.dataset = dataset
         } else {
@@ -110,6 +108,15 @@ public final class Trainer {
         }
         optimizer = try Trainer.makeOptimizer(config)
     }
+
+    /// Sub-image geometry of a run: the config's size and stride, the architecture's radius.
+    public static func patchGeometry(_ config: TrainingConfig, architecture arch: Architecture) -> PatchGeometry {
+        PatchGeometry(upscaledInput: arch.takesUpscaledInput, inputSize: config.patchSize,
+                      stride: config.patchStride, radius: arch.convolutionRadius, networkScale: arch.networkScale)
+    }
+
+    /// Current parameters, named as in weight files.
+    public var namedParameters: [(name: String, tensor: Tensor)] { network.namedParameters }
 
     static func task(of arch: Architecture) -> ModelTask {
         if case .arcnn = arch { return .deblocking }
@@ -197,8 +204,9 @@ public final class Trainer {
         return total / Double(validation.count)
     }
 
-    /// Runs until `config.steps`, logging through `report` (progress lines).
-    public func run(resume: Bool, report: (String) -> Void) throws {
+    /// Runs until `config.steps` (or until step `stopAt`, leaving a checkpoint there, as an
+    /// interrupted session would), logging through `report` (progress lines).
+    public func run(resume: Bool, stopAt: Int? = nil, report: (String) -> Void) throws {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         if resume {
             try loadCheckpoint()
@@ -220,7 +228,8 @@ public final class Trainer {
         var lossSum = 0.0, lossCount = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds, windowSteps = 0
         var lastTick = DispatchTime.now().uptimeNanoseconds
-        while step < config.steps {
+        let end = min(config.steps, stopAt ?? config.steps)
+        while step < end {
             lossSum += trainStep()
             lossCount += 1
             windowSteps += 1
@@ -253,13 +262,13 @@ public final class Trainer {
                 lossSum = 0; lossCount = 0
                 windowStart = DispatchTime.now().uptimeNanoseconds; windowSteps = 0
             }
-            if step % config.checkpointEvery == 0 || step == config.steps {
+            if step % config.checkpointEvery == 0 || step == end {
                 try saveCheckpoint()
                 try writeCurve()
                 lastTick = DispatchTime.now().uptimeNanoseconds
             }
         }
-        if validation.isEmpty { try currentModel(validationPSNR: .nan).write(to: bestURL) }
+        if validation.isEmpty && step == config.steps { try currentModel(validationPSNR: .nan).write(to: bestURL) }
     }
 
     func record(_ row: TrainingLogRow) {
@@ -339,12 +348,15 @@ public final class Trainer {
         wallSeconds = file.metadata["wall_seconds"].flatMap(Double.init) ?? 0
         bestPSNR = file.metadata["best_psnr"].flatMap(Double.init) ?? -.infinity
         bicubicPSNR = file.metadata["bicubic_psnr"].flatMap(Double.init)
-        if let h = file.metadata["history"], let rows = try? JSONDecoder().decode([[Double?]].self, from: Data(h.utf8)) {
-            history = rows.compactMap { r in
-                guard r.count == 6, let st = r[0], let bp = r[1] else { return nil }
-                return TrainingLogRow(step: Int(st), backprops: Int(bp), loss: r[2] ?? .nan, learningRate: r[3] ?? .nan,
-                                      validationPSNR: r[4].flatMap { $0.isNaN ? nil : $0 }, seconds: r[5] ?? 0)
-            }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let h = file.metadata["history"], let rows = try? decoder.decode([[Double]].self, from: Data(h.utf8)) else {
+            throw TrainingError("\(path): checkpoint has no readable training history")
+        }
+        history = rows.compactMap { r in
+            guard r.count == 6 else { return nil }
+            return TrainingLogRow(step: Int(r[0]), backprops: Int(r[1]), loss: r[2], learningRate: r[3],
+                                  validationPSNR: r[4].isNaN ? nil : r[4], seconds: r[5])
         }
     }
 

@@ -94,6 +94,18 @@ struct CodecJPEGTests {
         }
     }
 
+    @Test("Image.oriented(exif:) moves every sample exactly, all channels", arguments: 1...8)
+    func orientedExact(value: Int) throws {
+        // 3x2 stored image, two channels: channel 0 holds the block index, channel 1 its negative.
+        var stored = Image(width: 3, height: 2, colorModel: .greyAlpha)
+        for y in 0..<2 { for x in 0..<3 { stored[0, y, x] = Float(y * 3 + x); stored[1, y, x] = -Float(y * 3 + x) } }
+        let out = stored.oriented(exif: value)
+        let grid = try #require(Self.uprightGrids[value])
+        #expect(out.width == grid[0].count && out.height == grid.count && out.colorModel == .greyAlpha)
+        #expect(out.plane(0).pixels == grid.flatMap { $0.map(Float.init) })
+        #expect(out.plane(1).pixels == grid.flatMap { $0.map { -Float($0) } })
+    }
+
     @Test("ICC profile bytes survive JPEG write and read, also a profile needing two APP2 segments")
     func iccPreserved() throws {
         var image = S.smoothImage(width: 16, height: 16, model: .rgb)

@@ -36,7 +36,7 @@ private struct ResizeGoldenFile: Decodable {
 struct ResizeTests {
     @Test func goldenCasesMatchMatlabAlgorithm() throws {
         let golden = try ResizeGoldenFile.load()
-        #expect(golden.cases.count == 53)
+        #expect(golden.cases.count == 54)
         for method in ResizeMethod.allCases {
             #expect(golden.cases.contains { $0.method == method }, "no golden case for \(method)")
         }

@@ -23,7 +23,11 @@ import Testing
 
     static func close(_ a: [Float], _ b: [Float], scale: Float, tol: Float = 1e-5) -> (ok: Bool, worst: Float) {
         var worst: Float = 0
-        for i in a.indices { worst = max(worst, abs(a[i] - b[i])) }
+        for i in a.indices {
+            let d = abs(a[i] - b[i])
+            if !d.isFinite { return (false, .infinity) }   // an unwritten (NaN) element fails
+            worst = max(worst, d)
+        }
         return (worst <= tol * (1 + scale), worst)
     }
 
@@ -39,11 +43,13 @@ import Testing
             (1, 64, 19, 19, 9, 2, 1), (3, 5, 9, 9, 3, 3, 2), (7, 9, 7, 7, 7, 1, 1), (70, 3, 6, 6, 3, 1, 1),
             (5, 70, 5, 5, 5, 1, 1), (2, 3, 1, 1, 1, 1, 2), (9, 6, 8, 17, 3, 2, 3), (4, 4, 9, 9, 1, 2, 1),
             (16, 17, 3, 40, 3, 1, 1), (1, 1, 9, 9, 9, 1, 1),
+            // several bands per image, row groups of 4 plus remainders, columns past 24-blocks
+            (8, 1, 70, 61, 5, 1, 1), (6, 10, 60, 45, 3, 1, 1), (1, 2, 50, 55, 9, 2, 1),
         ]
         for f in fixed {
             list.append((ConvGeometry(inChannels: f.0, outChannels: f.1, inHeight: f.2, inWidth: f.3, kernel: f.4, stride: f.5), f.6))
         }
-        for _ in 0..<25 {
+        for _ in 0..<20 {
             let k = [1, 3, 5, 7, 9][Int((noise.next() + 1) * 2.49)]
             let s = 1 + Int((noise.next() + 1) * 1.49)
             let h = k + Int((noise.next() + 1) * 6), w = k + Int((noise.next() + 1) * Float(20 - k / 2))

@@ -2,12 +2,13 @@ import EnhanceNN
 import Foundation
 import Testing
 
-/// Synthetic restoration data: each target is a 24x24 sum of random oriented sinusoids and a
+/// Synthetic restoration data: each target is a 20x20 sum of random oriented sinusoids and a
 /// step edge; the input is its 3x3 box blur (edge-replicated). The tiny SRCNN below uses valid
-/// convolutions (24 → 12), so labels are the centre 12x12 of the targets.
+/// convolutions (20 → 8), so labels are the centre 8x8 of the targets. Sizes are small so
+/// that the debug build (unoptimised kernels) stays fast.
 private func syntheticData(count: Int, seed: UInt64) -> (input: Tensor, label: Tensor) {
     var rng = SeededGenerator(seed: seed)
-    let s = 24, c = 12, off = 6
+    let s = 20, c = 8, off = 6
     var input = [Float](), label = [Float]()
     for _ in 0..<count {
         var img = [Double](repeating: 0.5, count: s * s)
@@ -17,7 +18,7 @@ private func syntheticData(count: Int, seed: UInt64) -> (input: Tensor, label: T
             for y in 0..<s { for x in 0..<s { img[y * s + x] += a * sin(fx * Double(x) + fy * Double(y) + ph) } }
         }
         let ex = rng.nextUniform() * 2 - 1, ey = rng.nextUniform() * 2 - 1, e0 = rng.nextUniform() * 12 - 6
-        for y in 0..<s { for x in 0..<s where ex * Double(x - 12) + ey * Double(y - 12) > e0 { img[y * s + x] += 0.25 } }
+        for y in 0..<s { for x in 0..<s where ex * Double(x - 10) + ey * Double(y - 10) > e0 { img[y * s + x] += 0.25 } }
         for y in 0..<s {
             for x in 0..<s {
                 var b = 0.0
@@ -46,11 +47,11 @@ private func tinySRCNN(seed: UInt64) -> Sequential {
     return net
 }
 
-/// Trains `steps` mini-batches of 16 over a fixed set of 64 examples; returns the network.
+/// Trains `steps` mini-batches of 8 over a fixed set of examples.
 private func train<O: Optimizer>(_ net: inout Sequential, _ opt: inout O, data: (input: Tensor, label: Tensor),
                                  steps: Range<Int>, threads: Int = 2) {
     let ctx = ComputeContext(threads: threads)
-    let batch = 16, batches = data.input.shape[0] / batch
+    let batch = 8, batches = data.input.shape[0] / batch
     for step in steps {
         let b = step % batches
         let (_, grads) = net.lossAndGradients(input: slice(data.input, b * batch, batch),
@@ -65,32 +66,21 @@ private func fullLoss(_ net: Sequential, _ data: (input: Tensor, label: Tensor))
 
 @Suite("Training")
 struct TrainingTests {
-    /// 300 Adam steps (lr 2e-3) reduce the mean squared error on the 64 training examples by
-    /// at least 20x (measured: see the expectation message), deterministically for the seed.
+    /// 200 Adam steps (lr 2e-3, batch 8) reduce the mean squared error on the 32 training
+    /// examples by at least 50x (measured 104x: 0.3405 → 0.00326; deterministic for the seed).
     @Test func tinySRCNNLearns() {
-        let data = syntheticData(count: 64, seed: 1)
+        let data = syntheticData(count: 32, seed: 1)
         var net = tinySRCNN(seed: 2)
         let before = fullLoss(net, data)
         var opt = Adam(learningRate: 2e-3)
-        train(&net, &opt, data: data, steps: 0..<300)
+        train(&net, &opt, data: data, steps: 0..<200)
         let after = fullLoss(net, data)
-        #expect(opt.step == 300)
-        print("LOSS", before, after, before / after)
-        #expect(after * 20 < before, "loss \(before) → \(after), factor \(before / after)")
-        // The blurred input itself (centre crop) is a weaker baseline than the trained net.
-        let identity = Loss.mse.value(prediction: centreCrop(data.input, 6), target: data.label)
-        #expect(after < identity, "trained \(after) vs identity \(identity)")
-    }
-
-    private func centreCrop(_ t: Tensor, _ off: Int) -> Tensor {
-        let (n, s) = (t.shape[0], t.shape[2]), c = s - 2 * off
-        var out = [Float]()
-        for b in 0..<n { for y in 0..<c { for x in 0..<c { out.append(t.storage[b * s * s + (y + off) * s + x + off]) } } }
-        return Tensor(shape: [n, 1, c, c], storage: out)
+        #expect(opt.step == 200)
+        #expect(after * 50 < before, "loss \(before) → \(after), factor \(before / after)")
     }
 
     @Test func sameSeedGivesIdenticalWeights() {
-        let data = syntheticData(count: 64, seed: 1)
+        let data = syntheticData(count: 32, seed: 1)
         func run() -> [Tensor] {
             var net = tinySRCNN(seed: 5)
             var opt = Adam(learningRate: 1e-3)
@@ -106,7 +96,7 @@ struct TrainingTests {
     /// Stop after 10 steps, save weights and optimizer state through safetensors bytes, resume
     /// for 10 more: bit-identical to 20 uninterrupted steps (Adam and SGD).
     @Test func optimizerStateResumesExactly() throws {
-        let data = syntheticData(count: 64, seed: 1)
+        let data = syntheticData(count: 32, seed: 1)
         func check<O: Optimizer>(_ make: () -> O) throws {
             var full = tinySRCNN(seed: 7)
             var fullOpt = make()

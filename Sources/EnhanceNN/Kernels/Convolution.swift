@@ -44,9 +44,11 @@ public enum ConvKernels {
         let s = g.stride, k = g.kernel, ks = (k + s - 1) / s          // sub-kernel size after space-to-depth
         let inC = g.inChannels * s * s, oh = g.outHeight, ow = g.outWidth
         let rowStride = s == 1 ? g.inWidth : ow + ks - 1
-        // Few output channels: taller bands, so that fewer input rows are read twice.
+        // Each band's input rows are first copied (row by row, prefetch-friendly) into per-worker
+        // scratch of about 1 MB (L2): the kernels read many rows of many channels at once, which
+        // straight from DRAM is latency-bound. Few output channels: taller bands (less re-reading).
         let bandRows = bandHeight(rows: oh, rowStride: rowStride, batch: batch, threads: threads,
-                                  positions: g.outChannels < 4 ? 16384 : 4096)
+                                  positions: max(1024, min(g.outChannels < 4 ? 16384 : 4096, 262_144 / inC)))
         let bands = (oh + bandRows - 1) / bandRows
         let taps = UnsafeMutablePointer<Int>.allocate(capacity: ks * ks)
         defer { taps.deallocate() }
@@ -61,8 +63,9 @@ public enum ConvKernels {
         let inp = SendableConstPointer(input), out = SendablePointer(output)
         let tp = SendableConstPointer(UnsafePointer(taps)), bp = bias.map { SendableConstPointer($0) }
         let workers = min(batch * bands, max(1, threads))
-        let scratchCount = s == 1 ? 0 : inC * (bandRows + ks - 1) * rowStride
-        let scratchAll = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * scratchCount))
+        let scratchCount = inC * (bandRows + ks - 1) * rowStride
+        let scratchAll = UnsafeMutablePointer<Float>.allocate(capacity: workers * scratchCount + wideSlack)
+        scratchAll.initialize(repeating: 0, count: workers * scratchCount + wideSlack)
         defer { scratchAll.deallocate() }
         let sp = SendablePointer(scratchAll)
         Parallel.forEachWithWorker(batch * bands, threads: workers) { worker, task in
@@ -72,7 +75,10 @@ public enum ConvKernels {
                                 out: out.pointer + n * g.outputCount + r0 * ow,
                                 outChanStride: oh * ow, outRowStride: ow, outColStride: 1)
             if s == 1 {
-                band.x = x + r0 * g.inWidth
+                let plane = (rows + k - 1) * rowStride
+                let scratch = sp.pointer + worker * scratchCount
+                for c in 0..<inC { (scratch + c * plane).update(from: x + c * g.inHeight * g.inWidth + r0 * g.inWidth, count: plane) }
+                band.x = UnsafePointer(scratch); band.chanStride = plane
                 wideForward(band, weights: packed, taps: tp.pointer, tapRows: ks, tapCols: ks, bias: bp?.pointer)
             } else {
                 // Space-to-depth copy of the rows this band reads (zero where the kernel has no tap).
@@ -145,7 +151,8 @@ public enum ConvKernels {
         let phaseList = phases, startList = starts
         let workers = min(starts.last!, max(1, threads))
         let scratchCount = phases.map { g.outChannels * ($0.bandRows + max($0.kh, 1) - 1) * $0.rowStride }.max() ?? 0
-        let scratchAll = UnsafeMutablePointer<Float>.allocate(capacity: max(1, workers * scratchCount))
+        let scratchAll = UnsafeMutablePointer<Float>.allocate(capacity: workers * scratchCount + wideSlack)
+        scratchAll.initialize(repeating: 0, count: workers * scratchCount + wideSlack)
         defer { scratchAll.deallocate() }
         let sp = SendablePointer(scratchAll)
         Parallel.forEachWithWorker(starts.last!, threads: workers) { worker, task in

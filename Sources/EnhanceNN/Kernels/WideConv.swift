@@ -39,6 +39,9 @@ struct PackedWeights {
     func single(_ co: Int) -> UnsafePointer<Float> { UnsafePointer(storage + co * inC * taps) }
 }
 
+/// Floats of readable slack a band needs past the end of its last input plane.
+let wideSlack = 32
+
 /// One band of a stride-1 wide convolution.
 struct WideBand {
     var x: UnsafePointer<Float>          // input band, channel ci at x + ci·chanStride
@@ -142,7 +145,9 @@ func wideForward(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer
 func singleChannelRows4(_ band: WideBand, co: Int, weights w: PackedWeights, taps: UnsafePointer<Int>,
                         tapRows kh: Int, tapCols kw: Int, bias: Float) {
     let rs = band.rowStride, cs = band.chanStride, inC = w.inC, T = w.taps
-    let fullCols = band.cols / 24 * 24
+    // Whole 24-column blocks, the last one running past `cols` into junk columns (the band must be
+    // readable `wideSlack` floats past its last plane).
+    let fullCols = (band.cols + 23) / 24 * 24
     let chunk = 4
     let tile = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 4 * fullCols))
     defer { tile.deallocate() }
@@ -205,17 +210,9 @@ func singleChannelRows4(_ band: WideBand, co: Int, weights w: PackedWeights, tap
         for j in 0..<4 {
             let dst = band.out + co * band.outChanStride + (r + j) * band.outRowStride, src = tile + j * fullCols
             if band.outColStride == 1 {
-                dst.update(from: src, count: fullCols)
+                dst.update(from: src, count: band.cols)
             } else {
-                for c in 0..<fullCols { dst[c * band.outColStride] = src[c] }
-            }
-        }
-        if fullCols < band.cols {   // right-hand columns of these 4 rows
-            for j in 0..<4 {        // one row at a time: a narrow multi-row sub-band would compute its wide junk
-                var sub = band
-                sub.x = band.x + (r + j) * rs + fullCols; sub.rows = 1; sub.cols = band.cols - fullCols
-                sub.out = band.out + (r + j) * band.outRowStride + fullCols * band.outColStride
-                singleChannel(sub, co: co, weights: w, taps: taps, bias: bias)
+                for c in 0..<band.cols { dst[c * band.outColStride] = src[c] }
             }
         }
         r += 4

@@ -1,0 +1,185 @@
+import Enhance
+import EnhanceImage
+import EnhanceModels
+import EnhanceNN
+import EnhanceTraining
+import Foundation
+import Testing
+
+/// A smooth pseudo-random Y plane (sums of sinusoids), values in 0.1...0.9.
+func syntheticY(width: Int, height: Int, seed: Int) -> Image {
+    var img = Image(width: width, height: height, colorModel: .grey)
+    let a = Double(seed % 7 + 1), b = Double(seed % 5 + 2)
+    for y in 0..<height {
+        for x in 0..<width {
+            let v = 0.5 + 0.2 * sin(Double(x) / a + Double(y) / (b * 1.7)) + 0.2 * cos(Double(x * y) / 97 + Double(seed))
+            img[0, y, x] = Float(v)
+        }
+    }
+    return img.quantized8()
+}
+
+func temporaryFolder(_ name: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("enhance-tests-\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite struct TrainingSetTests {
+    @Test func patchCountOfAKnownFolder() throws {
+        // Sizes after modcrop(3): 48x39, 63x63, 33x33, 30x30 (too small for a 33x33 sub-image).
+        let folder = try temporaryFolder("patches")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let sizes = [(50, 40), (64, 64), (33, 33), (30, 30)]
+        for (i, (w, h)) in sizes.enumerated() {
+            try ImageIO.write(syntheticY(width: w, height: h, seed: i), to: folder.appendingPathComponent("img\(i).png"))
+        }
+        let geometry = PatchGeometry(upscaledInput: true, inputSize: 33, stride: 14, radius: 6, networkScale: 1)
+        let set = try SRTrainingSet(folders: [folder], scale: 3, geometry: geometry)
+        // Σ ⌊(H−33)/14+1⌋·⌊(W−33)/14+1⌋ = 1·2 + 3·3 + 1·1 + 0 = 12
+        #expect(set.patchCount == 12)
+        #expect(set.files.count == 4)
+        #expect(geometry.labelSize == 21)
+
+        // Low-resolution input (FSRCNN): sub-images of 11 on the 16x13, 21x21, 11x11, 10x10 inputs, stride 4.
+        let lr = PatchGeometry(upscaledInput: false, inputSize: 11, stride: 4, radius: 3, networkScale: 3)
+        let lrSet = try SRTrainingSet(folders: [folder], scale: 3, geometry: lr)
+        // ⌊(13−11)/4+1⌋·⌊(16−11)/4+1⌋ + ⌊(21−11)/4+1⌋² + 1 + 0 = 1·2 + 3·3 + 1 = 12
+        #expect(lrSet.patchCount == 12)
+        #expect(lr.labelSize == 15)
+    }
+
+    @Test func labelIsTheCentreOfTheGroundTruth() throws {
+        let gt = syntheticY(width: 60, height: 60, seed: 3)
+        let geometry = PatchGeometry(upscaledInput: true, inputSize: 21, stride: 10, radius: 4, networkScale: 1)
+        let set = try SRTrainingSet(groundTruthY: [gt], scale: 2, geometry: geometry)
+        let loc = set.patches[1]
+        var input = [Float](repeating: 0, count: 21 * 21), label = [Float](repeating: 0, count: 13 * 13)
+        input.withUnsafeMutableBufferPointer { ip in
+            label.withUnsafeMutableBufferPointer { lp in
+                set.copyPatch(loc, transform: 0, input: ip.baseAddress!, label: lp.baseAddress!)
+            }
+        }
+        #expect(label[0] == gt[0, Int(loc.y) + 4, Int(loc.x) + 4])
+        #expect(label[12 * 13 + 12] == gt[0, Int(loc.y) + 16, Int(loc.x) + 16])
+    }
+
+    @Test func dihedralTransformsAreTheEightSymmetries() {
+        let src: [Float] = [1, 2, 3, 4]  // [[1,2],[3,4]]
+        var seen = Set<[Float]>()
+        for t in 0..<8 {
+            var out = [Float](repeating: 0, count: 4)
+            src.withUnsafeBufferPointer { s in
+                out.withUnsafeMutableBufferPointer { o in
+                    Dihedral.copy(from: s.baseAddress!, rowStride: 2, size: 2, transform: t, to: o.baseAddress!)
+                }
+            }
+            seen.insert(out)
+        }
+        #expect(seen.count == 8)
+    }
+
+    @Test func samplerIsAPermutationPerEpochAndDeterministic() {
+        var a = BatchSampler(seed: 9, patchCount: 10, batchSize: 5, dihedral: true)
+        var b = BatchSampler(seed: 9, patchCount: 10, batchSize: 5, dihedral: true)
+        let epoch0 = (a.batch(step: 0) + a.batch(step: 1)).map(\.patch)
+        #expect(Set(epoch0) == Set(0..<10))
+        #expect(epoch0 == (b.batch(step: 0) + b.batch(step: 1)).map(\.patch))
+        // Random access gives the same batch as sequential access.
+        var c = BatchSampler(seed: 9, patchCount: 10, batchSize: 5, dihedral: true)
+        #expect(c.batch(step: 3).map(\.patch) == { var d = b; _ = d.batch(step: 2); return d.batch(step: 3).map(\.patch) }())
+    }
+}
+
+@Suite struct TrainerTests {
+    static func config(_ folder: URL, steps: Int) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.model = "srcnn-9-1-5"
+        c.scale = 2
+        c.batchSize = 4
+        c.steps = steps
+        c.patchSize = 19
+        c.patchStride = 9
+        c.threads = 2
+        c.seed = 42
+        c.logEvery = 2
+        c.validateEvery = 4
+        c.checkpointEvery = 3
+        c.outputFolder = folder.path
+        return c
+    }
+
+    static func data(_ c: TrainingConfig) throws -> (SRTrainingSet, [SRSample]) {
+        let arch = Architecture(familyName: c.model, scale: c.scale)!
+        let set = try SRTrainingSet(groundTruthY: (0..<3).map { syntheticY(width: 48, height: 40, seed: $0) },
+                                    scale: c.scale, geometry: Trainer.patchGeometry(c, architecture: arch),
+                                    augmentation: Augmentation(scales: [1, 0.8], dihedral: true))
+        let validation = [SRProtocol.prepare(groundTruth: syntheticY(width: 30, height: 24, seed: 9), scale: c.scale)]
+        return (set, validation)
+    }
+
+    static func train(_ folder: URL, steps: Int, stopAt: Int? = nil, resume: Bool = false) throws -> Trainer {
+        let c = config(folder, steps: steps)
+        let (set, validation) = try data(c)
+        let t = try Trainer(config: c, dataset: set, validation: validation)
+        try t.run(resume: resume, stopAt: stopAt) { _ in }
+        return t
+    }
+
+    @Test func sameSeedGivesIdenticalWeights() throws {
+        let f1 = try temporaryFolder("det1"), f2 = try temporaryFolder("det2")
+        defer { try? FileManager.default.removeItem(at: f1); try? FileManager.default.removeItem(at: f2) }
+        let a = try Self.train(f1, steps: 6), b = try Self.train(f2, steps: 6)
+        #expect(a.step == 6)
+        #expect(a.namedParameters.map(\.tensor) == b.namedParameters.map(\.tensor))
+        // Training moved the weights away from the initialisation.
+        let initial = Architecture(familyName: "srcnn-9-1-5", scale: 2)!.makeNetwork(seed: 42).parameters
+        #expect(a.namedParameters.map(\.tensor) != initial)
+    }
+
+    @Test func resumeEqualsUninterruptedRun() throws {
+        let f1 = try temporaryFolder("full"), f2 = try temporaryFolder("resumed")
+        defer { try? FileManager.default.removeItem(at: f1); try? FileManager.default.removeItem(at: f2) }
+        let full = try Self.train(f1, steps: 9)
+        _ = try Self.train(f2, steps: 9, stopAt: 5)  // a session that stopped at step 5
+        let resumed = try Self.train(f2, steps: 9, resume: true)
+        #expect(resumed.step == 9)
+        #expect(resumed.namedParameters.map(\.tensor) == full.namedParameters.map(\.tensor))
+        func loggedSteps(_ f: URL) throws -> [String] {
+            let log = try String(contentsOf: f.appendingPathComponent("log.csv"), encoding: .utf8)
+            return log.split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[0]) }
+        }
+        #expect(try loggedSteps(f2) == ["0", "2", "4", "6", "8", "9"])
+        #expect(try loggedSteps(f1) == loggedSteps(f2))
+        // The best model is a normal model file with its training record.
+        let best = try Model.read(contentsOf: f2.appendingPathComponent("best.safetensors"))
+        #expect(best.info.name == "srcnn-9-1-5-x2")
+        #expect(best.info.training?.backprops ?? 0 > 0)
+    }
+
+    @Test func refusesCorruptOrMismatchedCheckpoints() throws {
+        let folder = try temporaryFolder("corrupt")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        _ = try Self.train(folder, steps: 3)
+        // Starting again over an existing run without --resume is refused.
+        #expect(throws: TrainingError("\(folder.path)/checkpoint.safetensors exists: pass --resume to continue that run, or choose another --output")) {
+            _ = try Self.train(folder, steps: 3)
+        }
+        // A different architecture.
+        var other = Self.config(folder, steps: 6)
+        other.model = "srcnn-9-5-5"
+        other.patchSize = 21
+        let (set, validation) = try Self.data(other)
+        let mismatched = try Trainer(config: other, dataset: set, validation: validation)
+        #expect(throws: TrainingError("\(folder.path)/checkpoint.safetensors: checkpoint was made with different settings (model srcnn-9-1-5 vs srcnn-9-5-5, patch geometry differs)")) {
+            try mismatched.run(resume: true) { _ in }
+        }
+        // A damaged file.
+        let checkpoint = folder.appendingPathComponent("checkpoint.safetensors")
+        var bytes = try Data(contentsOf: checkpoint)
+        bytes = bytes.prefix(bytes.count / 2)
+        try bytes.write(to: checkpoint)
+        let error = #expect(throws: TrainingError.self) { _ = try Self.train(folder, steps: 6, resume: true) }
+        #expect(error?.message.hasPrefix("\(checkpoint.path): corrupt checkpoint") == true)
+    }
+}
