@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "EnhanceImageTests", dependencies: ["EnhanceImage"], resources: [.copy("Fixtures")], swiftSettings: fastMath),
         .testTarget(name: "EnhanceMetricsTests", dependencies: ["EnhanceMetrics", "Enhance"], swiftSettings: fastMath),
         .testTarget(name: "EnhanceNNTests", dependencies: ["EnhanceNN"], swiftSettings: fastMath),
+        .testTarget(name: "EnhanceTests", dependencies: ["Enhance"], swiftSettings: fastMath),
         .testTarget(name: "EnhanceTrainingTests", dependencies: ["EnhanceTraining"], swiftSettings: fastMath),
         .testTarget(name: "EnhanceCLITests", dependencies: ["EnhanceCLI"], swiftSettings: fastMath),
     ]
