@@ -62,7 +62,7 @@ let package = Package(
             ],
             swiftSettings: fastMath
         ),
-        .executableTarget(name: "enhance", dependencies: ["EnhanceCLI"], swiftSettings: fastMath),
+        .executableTarget(name: "enhance", dependencies: ["EnhanceCLI", "EnhanceNN"], swiftSettings: fastMath),
 
         .testTarget(name: "EnhanceImageTests", dependencies: ["EnhanceImage"], resources: [.copy("Fixtures")], swiftSettings: fastMath),
         .testTarget(name: "EnhanceMetricsTests", dependencies: ["EnhanceMetrics", "Enhance"], swiftSettings: fastMath),

@@ -341,7 +341,7 @@ public final class Trainer {
             throw TrainingError("checkpoint does not match \(config.model): \(error)")
         }
         let optMeta = (file.metadata["optimizer"]).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
-        do { try optimizer.importState(OptimizerState(tensors: optTensors, metadata: optMeta)) } catch {
+        do { try optimizer.importState(OptimizerState(tensors: optTensors, metadata: optMeta), matching: network) } catch {
             throw TrainingError("\(path): \(error)")
         }
         step = s
