@@ -11,6 +11,10 @@ hand (``python3 tools/gen_golden.py``) and its output is committed:
 Only NumPy is needed. The Swift code under test was written separately; the two agree to
 1e-5 on the cases below.
 
+``python3 tools/gen_golden.py --sr-table ../shared/datasets`` instead prints the mean bicubic
+PSNR/SSIM of Set5 and Set14 under the evaluation protocol (and under the variants that were
+measured and rejected); Tests/EnhanceMetricsTests/SRProtocolTests.swift pins the chosen one.
+
 Where each rule comes from
 --------------------------
 MATLAB ``imresize`` (Image Processing Toolbox, ``imresize.m``; the algorithm is documented in
@@ -422,7 +426,108 @@ def emit_metrics(path):
     print(f"wrote {path}: {len(results)} metric cases")
 
 
+# ---------------------------------------------------------------------------------------------
+# The SR evaluation protocol on real data (`--sr-table DATASETS`): prints the bicubic means that
+# Tests/EnhanceMetricsTests/SRProtocolTests.swift pins, and the variants that were rejected.
+
+
+def read_png8(path):
+    """Minimal PNG reader: 8-bit grey/RGB/grey+alpha/RGBA, non-interlaced (enough for Set5/Set14)."""
+    import struct
+    import zlib
+    data = open(path, "rb").read()
+    w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", data[16:29])
+    if depth != 8 or interlace != 0 or ctype not in (0, 2, 4, 6):
+        raise ValueError(f"{path}: only 8-bit non-interlaced grey/RGB(A) PNG is supported here")
+    idat, i = b"", 8
+    while i < len(data):
+        n, = struct.unpack(">I", data[i:i + 4])
+        if data[i + 4:i + 8] == b"IDAT":
+            idat += data[i + 8:i + 8 + n]
+        i += 12 + n
+    ch = {0: 1, 2: 3, 4: 2, 6: 4}[ctype]
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8)
+    stride = w * ch
+    out = np.zeros((h, stride), dtype=np.int64)
+    prev = np.zeros(stride, dtype=np.int64)
+    pos = 0
+    for y in range(h):
+        f = raw[pos]
+        line = raw[pos + 1:pos + 1 + stride].astype(np.int64)
+        pos += 1 + stride
+        if f == 0:
+            cur = line
+        elif f == 2:
+            cur = (line + prev) & 255
+        else:
+            cur = np.zeros(stride, dtype=np.int64)
+            for x in range(stride):
+                a = cur[x - ch] if x >= ch else 0
+                b = prev[x]
+                c = prev[x - ch] if x >= ch else 0
+                if f == 1:
+                    p = a
+                elif f == 3:
+                    p = (a + b) // 2
+                else:
+                    pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                    p = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                cur[x] = (line[x] + p) & 255
+        out[y] = cur
+        prev = cur
+    img = out.reshape(h, w, ch).astype(np.float64)
+    return img[:, :, :1] if ch in (1, 2) else img[:, :, :3]
+
+
+def sr_variant(name, gt8, s):
+    """(ground-truth Y, restored Y), both 8-bit, for one protocol variant."""
+    h, w = gt8.shape[:2]
+    gt8 = gt8[:h - h % s, :w - w % s]
+    grey = gt8.shape[2] == 1
+    y8 = lambda rgb: rgb[:, :, 0] if grey else rgb2ycbcr(rgb, uint8=True)[:, :, 0]
+    yd = lambda rgb01: rgb01[:, :, 0] * 255 if grey else rgb2ycbcr(rgb01)[:, :, 0]
+    rnd = lambda x: np.floor(np.clip(x, 0, 255) + 0.5)
+    gy = y8(gt8)
+    if name == "Y8, degrade Y in double (chosen)":
+        return gy, rnd(imresize(imresize(gy / 255, scale=1 / s), scale=s) * 255)
+    if name == "RGB uint8 per-pass rounding both ways, Y after":
+        return gy, y8(imresize(imresize(gt8, scale=1 / s, quantize=True), scale=s, quantize=True))
+    if name == "RGB double both ways, Y after":
+        return gy, rnd(yd(np.clip(imresize(imresize(gt8 / 255, scale=1 / s), scale=s), 0, 1)))
+    if name == "8-bit RGB LR file, upscaled in double":
+        lr = imresize(gt8, scale=1 / s, quantize=True)
+        return gy, rnd(yd(np.clip(imresize(lr / 255, scale=s), 0, 1)))
+    if name == "8-bit Y LR file, upscaled in double":
+        lr = rnd(imresize(gy / 255, scale=1 / s) * 255)
+        return gy, rnd(imresize(lr / 255, scale=s) * 255)
+    raise ValueError(name)
+
+
+SR_VARIANTS = ["Y8, degrade Y in double (chosen)", "RGB uint8 per-pass rounding both ways, Y after",
+               "RGB double both ways, Y after", "8-bit RGB LR file, upscaled in double",
+               "8-bit Y LR file, upscaled in double"]
+
+
+def sr_table(datasets):
+    for st in ["Set5", "Set14"]:
+        folder = os.path.join(datasets, st)
+        images = [read_png8(os.path.join(folder, f)) for f in sorted(os.listdir(folder)) if f.endswith(".png")]
+        for v in SR_VARIANTS:
+            cells = []
+            for s in [2, 3, 4]:
+                ps, ss = [], []
+                for img in images:
+                    g, b = sr_variant(v, img, s)
+                    g, b = g[s:-s, s:-s], b[s:-s, s:-s]
+                    ps.append(psnr(b, g))
+                    ss.append(ssim(b, g))
+                cells.append(f"x{s} {np.mean(ps):.4f}/{np.mean(ss):.5f}")
+            print(f"{st:6s} {'  '.join(cells)}  {v}", flush=True)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--sr-table":
+        return sr_table(sys.argv[2])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     emit_resize(os.path.join(root, "Tests/EnhanceImageTests/Fixtures/resize_golden.json"))
     emit_metrics(os.path.join(root, "Tests/EnhanceMetricsTests/MetricsGolden.swift"))

@@ -60,7 +60,7 @@ public enum Benchmark {
     /// as ``PlaneInference`` runs it; per-layer times included.
     public static func inference(name: String, architecture: Architecture, outputSize: Int,
                                  context: ComputeContext, repeats: Int = 5) -> Result {
-        var net = architecture.makeNetwork(seed: 7, trainingDeconvolution: false)
+        var net = architecture.makeNetwork(seed: 7)
         var rng = SeededGenerator(seed: 11)
         net.initializeParameters(rng: &rng)
         let inputSide = outputSize / architecture.networkScale + 2 * architecture.contextPadding

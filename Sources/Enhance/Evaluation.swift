@@ -143,8 +143,12 @@ public struct ModelMethod: SRMethod {
     public func restoreY(_ sample: SRSample) throws -> Image {
         let arch = model.info.architecture
         let input = arch.takesUpscaledInput ? sample.bicubicY : sample.lowResolutionY
-        let out = inference.run(input.pixels, width: input.width, height: input.height)
+        var out = inference.run(input.pixels, width: input.width, height: input.height)
         let size = inference.outputSize(width: input.width, height: input.height)
+        if arch.residualOverBicubic {
+            // bicubicY is imresize(lowResolutionY, scale): exactly the base the network was trained on.
+            for i in out.indices { out[i] += sample.bicubicY.pixels[i] }
+        }
         return Image(width: size.width, height: size.height, colorModel: .grey, pixels: out)
     }
 }

@@ -26,9 +26,11 @@ public struct SRSample: Sendable {
     /// Saving it as an 8-bit PNG loses nothing. Computed on each access.
     ///
     /// Upscaling this file and scoring its Y is *not* bit-identical to ``bicubicY``: the published
-    /// protocol degrades Y before any rounding. Measured on Set5/Set14 with bicubic, the difference
-    /// in mean PSNR is at most 0.03 dB (x2: Set5 33.640 vs 33.661, Set14 30.218 vs 30.232;
-    /// x3: 30.385 vs 30.392, 27.530 vs 27.541; x4: 28.417 vs 28.421, 25.990 vs 26.000).
+    /// protocol degrades Y before any rounding. Measured mean bicubic PSNR on Set5 / Set14
+    /// (`python3 tools/gen_golden.py --sr-table`), against the protocol's 33.661/30.392/28.421 and
+    /// 30.232/27.541/26.000 (x2/x3/x4): this file upscaled in floating point gives
+    /// 33.650/30.388/28.419 and 30.224/27.533/25.992 (at most 0.012 dB lower); upscaled as `uint8`
+    /// too (rounded per pass), 33.640/30.385/28.417 and 30.218/27.530/25.990 (at most 0.022 dB).
     public var lowResolution: Image {
         groundTruth.resized(scale: 1 / Double(scale), method: .bicubic, quantizeEachPass: true)
     }
@@ -37,7 +39,7 @@ public struct SRSample: Sendable {
 /// The super-resolution evaluation protocol of SRCNN, FSRCNN, VDSR and their successors
 /// (`../shared/datasets/README.md`), reproducing the published bicubic table exactly.
 ///
-/// The variant, chosen by measurement against that table (SRCNN's released test code does the same):
+/// The variant, chosen by measurement against that table (`python3 tools/gen_golden.py --sr-table`):
 /// 1. modcrop the ground truth to a multiple of `scale`;
 /// 2. take its Y on the 8-bit grid: `rgb2ycbcr` on the `uint8` image (rounded); a one-channel image
 ///    is its own Y;

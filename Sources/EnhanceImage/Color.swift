@@ -142,6 +142,12 @@ extension Image {
     /// Y of the 8-bit-rounded RGB samples, rounded to 8 bits (MATLAB `rgb2ycbcr` on `uint8`).
     private func luma8Plane() -> Image {
         let n = planeSize
+        // The three products of ``BT601/luma8(r:g:b:)`` for every 8-bit value: the same IEEE
+        // operations, looked up instead of recomputed.
+        let kr = (0..<256).map { (65.481 / 255) * Double($0) }
+        let kg = (0..<256).map { (128.553 / 255) * Double($0) }
+        let kb = (0..<256).map { (24.966 / 255) * Double($0) }
+        let grid = (0..<256).map { Float($0) / 255 }
         var out = [Float](repeating: 0, count: n)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
@@ -149,7 +155,8 @@ extension Image {
                     let r = Int(Image.quantize8(src[i]))
                     let g = Int(Image.quantize8(src[n + i]))
                     let b = Int(Image.quantize8(src[2 * n + i]))
-                    dst[i] = Float(BT601.luma8(r: r, g: g, b: b)) / 255
+                    let y = kr[r] + kg[g] + kb[b] + 16
+                    dst[i] = grid[Int(min(max(y, 0), 255).rounded(.toNearestOrAwayFromZero))]
                 }
             }
         }

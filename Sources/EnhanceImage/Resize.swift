@@ -153,31 +153,37 @@ extension Image {
         let rows = ResizeContributions(inLength: height, outLength: outH, scale: scaleY, method: method, antialias: antialias)
         let cols = ResizeContributions(inLength: width, outLength: outW, scale: scaleX, method: method, antialias: antialias)
         let ch = channels
-        // Stage 0: Double copy of the input; with quantisation, the 8-bit integers themselves (0...255)
-        // so that ties round exactly as MATLAB's uint8 arithmetic does.
-        var a = quantizeEachPass ? pixels.map { Double(Image.quantize8($0)) } : pixels.map { Double($0) }
-        var w = width, h = height
         let rowsFirst = scaleY <= scaleX  // MATLAB: [~, order] = sort(scale), stable
-        for pass in 0..<2 {
-            let alongRows = (pass == 0) == rowsFirst
-            if alongRows {
-                a = Resampler.resizeRows(a, width: w, height: h, channels: ch, rows, quantize: quantizeEachPass)
-                h = outH
+        let (first, second) = rowsFirst ? (rows, cols) : (cols, rows)
+        // Size after the first pass.
+        let midW = rowsFirst ? width : outW, midH = rowsFirst ? outH : height
+        let q = quantizeEachPass
+        let midCount = ch * midW * midH
+        let mid = [Double](unsafeUninitializedCapacity: midCount) { m, n in
+            // With quantisation the passes work on the 8-bit integers themselves (0...255), so that
+            // ties round exactly as MATLAB's uint8 arithmetic does.
+            if q {
+                let ints = pixels.map { Double(Image.quantize8($0)) }
+                ints.withUnsafeBufferPointer { src in
+                    Resampler.pass(src.baseAddress!, m.baseAddress!, alongRows: rowsFirst, width: width, height: height,
+                                   channels: ch, first, store: .round)
+                }
             } else {
-                a = Resampler.resizeColumns(a, width: w, height: h, channels: ch, cols, quantize: quantizeEachPass)
-                w = outW
-            }
-        }
-        let out = [Float](unsafeUninitializedCapacity: a.count) { dst, count in
-            a.withUnsafeBufferPointer { src in
-                if quantizeEachPass {
-                    // Integers 0...255: store exactly as Float(k) / 255, as Image(interleaved8:) does.
-                    for i in 0..<src.count { dst[i] = Float(src[i]) / 255 }
-                } else {
-                    for i in 0..<src.count { dst[i] = Float(src[i]) }
+                pixels.withUnsafeBufferPointer { src in
+                    Resampler.pass(src.baseAddress!, m.baseAddress!, alongRows: rowsFirst, width: width, height: height,
+                                   channels: ch, first, store: .plain)
                 }
             }
-            count = a.count
+            n = midCount
+        }
+        let count = ch * outW * outH
+        // Integers 0...255 are stored as Float(k) / 255, exactly as Image(interleaved8:) does.
+        let out = [Float](unsafeUninitializedCapacity: count) { dst, n in
+            mid.withUnsafeBufferPointer { m in
+                Resampler.pass(m.baseAddress!, dst.baseAddress!, alongRows: !rowsFirst, width: midW, height: midH,
+                               channels: ch, second, store: q ? .roundToGrid : .plain)
+            }
+            n = count
         }
         return Image(width: outW, height: outH, colorModel: colorModel, pixels: out,
                      sourceBitDepth: sourceBitDepth, iccProfile: iccProfile)
@@ -189,8 +195,13 @@ private struct SendablePointer<T>: @unchecked Sendable {
     let p: UnsafeMutablePointer<T>
 }
 
-/// The 1-D passes on planar Double buffers, parallel over planes and row blocks. Values are on the
-/// 0...1 scale, or integers on 0...255 when quantising.
+/// A read-only pointer shared by the slices of a `concurrentPerform` loop.
+private struct SendableConstPointer<T>: @unchecked Sendable {
+    let p: UnsafePointer<T>
+}
+
+/// The 1-D passes on planar buffers, parallel over planes and row blocks. Sums are in Double;
+/// values are on the 0...1 scale, or integers on 0...255 when quantising.
 private enum Resampler {
     /// Rounds a 0...255 value to an integer as `imresizemex` does for `uint8` (saturate, half away from zero).
     @inline(__always)
@@ -201,7 +212,7 @@ private enum Resampler {
     }
 
     /// Splits `count` units into about four chunks per core.
-    static func forEachChunk(_ count: Int, minimumPerChunk: Int = 16, _ body: (Range<Int>) -> Void) {
+    static func forEachChunk(_ count: Int, minimumPerChunk: Int, _ body: (Range<Int>) -> Void) {
         let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let chunks = max(1, min(cores * 4, count / max(1, minimumPerChunk)))
         if chunks == 1 { body(0..<count); return }
@@ -211,84 +222,149 @@ private enum Resampler {
         }
     }
 
-    /// Resamples along the width: `(channels, height, width)` -> `(channels, height, c.outLength)`.
-    static func resizeColumns(_ src: [Double], width: Int, height: Int, channels: Int,
-                              _ c: ResizeContributions, quantize q: Bool) -> [Double] {
-        precondition(c.inLength == width, "contributions for \(c.inLength) samples applied to width \(width)")
-        let outW = c.outLength, taps = c.taps
-        let totalRows = channels * height
-        var dst = [Double](repeating: 0, count: totalRows * outW)
-        let copyOnly = c.isPureNearestNeighbour
-        src.withUnsafeBufferPointer { sp in
-            dst.withUnsafeMutableBufferPointer { dp in
-                c.weights.withUnsafeBufferPointer { wp in
-                    c.indices.withUnsafeBufferPointer { ip in
-                        let s = sp.baseAddress!, d = SendablePointer(p: dp.baseAddress!)
-                        let wb = wp.baseAddress!, ib = ip.baseAddress!
-                        forEachChunk(totalRows, minimumPerChunk: max(1, 8192 / max(1, outW * taps))) { range in
-                            for r in range {
-                                let row = s + r * width
-                                let out = d.p + r * outW
-                                if copyOnly {
-                                    for x in 0..<outW { out[x] = row[ib[x]] }
-                                    continue
-                                }
-                                for x in 0..<outW {
-                                    var acc = 0.0
-                                    let base = x * taps
-                                    for t in 0..<taps { acc += wb[base + t] * row[ib[base + t]] }
-                                    out[x] = q ? quantize(acc) : acc
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return dst
+    /// How a pass stores its sums.
+    enum Store {
+        /// As computed.
+        case plain
+        /// Rounded to an integer 0...255 (a `uint8` pass).
+        case round
+        /// Rounded to an integer `k`, stored as `k / 255` (the last `uint8` pass).
+        case roundToGrid
     }
 
-    /// Resamples along the height: `(channels, height, width)` -> `(channels, c.outLength, width)`.
-    static func resizeRows(_ src: [Double], width: Int, height: Int, channels: Int,
-                           _ c: ResizeContributions, quantize q: Bool) -> [Double] {
-        precondition(c.inLength == height, "contributions for \(c.inLength) samples applied to height \(height)")
-        let outH = c.outLength, taps = c.taps
-        let totalRows = channels * outH
-        var dst = [Double](repeating: 0, count: totalRows * width)
-        let copyOnly = c.isPureNearestNeighbour
-        src.withUnsafeBufferPointer { sp in
-            dst.withUnsafeMutableBufferPointer { dp in
-                c.weights.withUnsafeBufferPointer { wp in
-                    c.indices.withUnsafeBufferPointer { ip in
-                        let s = sp.baseAddress!, d = SendablePointer(p: dp.baseAddress!)
-                        let wb = wp.baseAddress!, ib = ip.baseAddress!
-                        forEachChunk(totalRows, minimumPerChunk: max(1, 8192 / max(1, width * taps))) { range in
-                            for r in range {
-                                let plane = r / outH, y = r % outH
-                                let inPlane = s + plane * height * width
-                                let out = d.p + r * width
-                                let base = y * taps
-                                if copyOnly {
-                                    let row = inPlane + ib[base] * width
-                                    for x in 0..<width { out[x] = row[x] }
-                                    continue
-                                }
-                                // out = w0 * row0, then += wt * rowt: vectorises along x.
-                                let w0 = wb[base]
-                                let row0 = inPlane + ib[base] * width
-                                for x in 0..<width { out[x] = w0 * row0[x] }
-                                for t in 1..<taps {
-                                    let wt = wb[base + t]
-                                    let rowt = inPlane + ib[base + t] * width
-                                    for x in 0..<width { out[x] += wt * rowt[x] }
-                                }
-                                if q { for x in 0..<width { out[x] = quantize(out[x]) } }
+    @inline(__always)
+    static func stored<Out: BinaryFloatingPoint>(_ v: Double, _ store: Store) -> Out {
+        switch store {
+        case .plain: return Out(v)
+        case .round: return Out(quantize(v))
+        case .roundToGrid: return Out(quantize(v)) / 255
+        }
+    }
+
+    /// A copied sample: integers stay integers, except that the last pass maps them to the grid.
+    @inline(__always)
+    static func copied<In: BinaryFloatingPoint, Out: BinaryFloatingPoint>(_ v: In, _ store: Store) -> Out {
+        store == .roundToGrid ? Out(v) / 255 : Out(v)
+    }
+
+    /// One 1-D pass from `(channels, height, width)` at `src` to `dst`, which holds
+    /// `(channels, c.outLength, width)` (along rows) or `(channels, height, c.outLength)`.
+    /// A pass of one tap per sample copies (MATLAB's pure nearest-neighbour case): no rounding.
+    static func pass<In: BinaryFloatingPoint, Out: BinaryFloatingPoint>(
+        _ src: UnsafePointer<In>, _ dst: UnsafeMutablePointer<Out>, alongRows: Bool,
+        width: Int, height: Int, channels: Int, _ c: ResizeContributions, store: Store
+    ) {
+        precondition(c.inLength == (alongRows ? height : width),
+                     "contributions for \(c.inLength) samples applied to a \(width)x\(height) plane \(alongRows ? "height" : "width")")
+        c.weights.withUnsafeBufferPointer { wp in
+            c.indices.withUnsafeBufferPointer { ip in
+                let s = SendableConstPointer(p: src), d = SendablePointer(p: dst)
+                let wb = SendableConstPointer(p: wp.baseAddress!), ib = SendableConstPointer(p: ip.baseAddress!)
+                if alongRows {
+                    rowsPass(s, d, width: width, height: height, channels: channels, outH: c.outLength, taps: c.taps,
+                             wb, ib, store: store)
+                } else {
+                    columnsPass(s, d, width: width, rows: channels * height, outW: c.outLength, taps: c.taps,
+                                wb, ib, store: store)
+                }
+            }
+        }
+    }
+
+    /// Along the width: gathers `taps` samples of the same row per output sample. Four outputs are
+    /// summed side by side in SIMD lanes (independent dependency chains), each over its taps in
+    /// order, so every output is the same sum as MATLAB's loop.
+    private static func columnsPass<In: BinaryFloatingPoint, Out: BinaryFloatingPoint>(
+        _ s: SendableConstPointer<In>, _ d: SendablePointer<Out>, width: Int, rows: Int, outW: Int, taps: Int,
+        _ wb: SendableConstPointer<Double>, _ ib: SendableConstPointer<Int>, store: Store
+    ) {
+        // Taps regrouped by 4 outputs: entry ((g * taps + t) * 4 + lane) is tap t of output 4g + lane.
+        let groups = outW / 4
+        var wT = [Double](repeating: 0, count: groups * taps * 4)
+        var iT = [Int](repeating: 0, count: groups * taps * 4)
+        for g in 0..<groups {
+            for t in 0..<taps {
+                for lane in 0..<4 {
+                    wT[(g * taps + t) * 4 + lane] = wb.p[(g * 4 + lane) * taps + t]
+                    iT[(g * taps + t) * 4 + lane] = ib.p[(g * 4 + lane) * taps + t]
+                }
+            }
+        }
+        wT.withUnsafeBufferPointer { wtp in
+            iT.withUnsafeBufferPointer { itp in
+                let wt = SendableConstPointer(p: wtp.baseAddress ?? wb.p), it = SendableConstPointer(p: itp.baseAddress ?? ib.p)
+                forEachChunk(rows, minimumPerChunk: max(1, 16384 / max(1, outW * taps))) { range in
+                    let w = wb.p, idx = ib.p, w4 = wt.p, i4 = it.p
+                    for r in range {
+                        let row = s.p + r * width
+                        let out = d.p + r * outW
+                        if taps == 1 {  // MATLAB copies (isPureNearestNeighborComputation): no arithmetic
+                            for x in 0..<outW { out[x] = copied(row[idx[x]], store) }
+                            continue
+                        }
+                        for g in 0..<groups {
+                            var acc = SIMD4<Double>(repeating: 0)
+                            var k = g * taps * 4
+                            for _ in 0..<taps {
+                                let wv = SIMD4<Double>(w4[k], w4[k + 1], w4[k + 2], w4[k + 3])
+                                let xv = SIMD4<Double>(Double(row[i4[k]]), Double(row[i4[k + 1]]),
+                                                       Double(row[i4[k + 2]]), Double(row[i4[k + 3]]))
+                                acc += wv * xv
+                                k += 4
                             }
+                            let x = g * 4
+                            out[x] = stored(acc[0], store)
+                            out[x + 1] = stored(acc[1], store)
+                            out[x + 2] = stored(acc[2], store)
+                            out[x + 3] = stored(acc[3], store)
+                        }
+                        for x in (groups * 4)..<outW {
+                            var acc = 0.0
+                            let base = x * taps
+                            for t in 0..<taps { acc += w[base + t] * Double(row[idx[base + t]]) }
+                            out[x] = stored(acc, store)
                         }
                     }
                 }
             }
         }
-        return dst
+    }
+
+    /// Along the height: each output row is a weighted sum of `taps` whole input rows (vectorises along x).
+    private static func rowsPass<In: BinaryFloatingPoint, Out: BinaryFloatingPoint>(
+        _ s: SendableConstPointer<In>, _ d: SendablePointer<Out>, width: Int, height: Int, channels: Int,
+        outH: Int, taps: Int, _ wb: SendableConstPointer<Double>, _ ib: SendableConstPointer<Int>,
+        store: Store
+    ) {
+        forEachChunk(channels * outH, minimumPerChunk: max(1, 16384 / max(1, width * taps))) { range in
+            let w = wb.p, idx = ib.p
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { accBuffer in
+                let acc = accBuffer.baseAddress!
+                for r in range {
+                    let plane = r / outH, y = r % outH
+                    let inPlane = s.p + plane * height * width
+                    let out = d.p + r * width
+                    let base = y * taps
+                    if taps == 1 {
+                        let row = inPlane + idx[base] * width
+                        for x in 0..<width { out[x] = copied(row[x], store) }
+                        continue
+                    }
+                    let w0 = w[base]
+                    let row0 = inPlane + idx[base] * width
+                    for x in 0..<width { acc[x] = w0 * Double(row0[x]) }
+                    for t in 1..<taps {
+                        let wt = w[base + t]
+                        let rowt = inPlane + idx[base + t] * width
+                        for x in 0..<width { acc[x] += wt * Double(rowt[x]) }
+                    }
+                    switch store {
+                    case .plain: for x in 0..<width { out[x] = Out(acc[x]) }
+                    case .round: for x in 0..<width { out[x] = Out(quantize(acc[x])) }
+                    case .roundToGrid: for x in 0..<width { out[x] = Out(quantize(acc[x])) / 255 }
+                    }
+                }
+            }
+        }
     }
 }

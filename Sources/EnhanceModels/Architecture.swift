@@ -16,12 +16,16 @@ public enum Architecture: Sendable, Equatable, Codable {
     case fsrcnn(d: Int, s: Int, m: Int, scale: Int)
     /// AR-CNN (Dong et al., ICCV 2015): 9x9 (64) → 7x7 (32) → 1x1 (16) → 5x5 (1), ReLU between.
     case arcnn(f1: Int, f2: Int, f3: Int, f4: Int, n1: Int, n2: Int, n3: Int)
+    /// Enhance's own fast model, on the low-resolution image: conv 3x3 (c) → PReLU →
+    /// `blocks` × [3x3 (c) → PReLU] → 3x3 (scale²) → pixel shuffle, predicting the residual over
+    /// MATLAB-exact bicubic (output = bicubic(input) + network(input)).
+    case enhanceNet(channels: Int, blocks: Int, scale: Int)
 
     /// Multiplication factor between the network's input and output sizes.
     public var networkScale: Int {
         switch self {
         case .srcnn, .arcnn: 1
-        case .fsrcnn(_, _, _, let scale): scale
+        case .fsrcnn(_, _, _, let scale), .enhanceNet(_, _, let scale): scale
         }
     }
 
@@ -36,8 +40,15 @@ public enum Architecture: Sendable, Equatable, Codable {
     public var channels: Int {
         switch self {
         case .srcnn(_, _, _, _, _, let c): c
-        case .fsrcnn, .arcnn: 1
+        case .fsrcnn, .arcnn, .enhanceNet: 1
         }
+    }
+
+    /// Whether the network predicts the difference from the bicubic upscale of its input
+    /// (added back by inference, subtracted from the label in training).
+    public var residualOverBicubic: Bool {
+        if case .enhanceNet = self { return true }
+        return false
     }
 
     /// Kernel sizes of the valid convolutions before any upsampling layer.
@@ -46,13 +57,17 @@ public enum Architecture: Sendable, Equatable, Codable {
         case let .srcnn(f1, f2, f3, _, _, _): [f1, f2, f3]
         case let .fsrcnn(_, _, m, _): [5, 1] + Array(repeating: 3, count: m) + [1]
         case let .arcnn(f1, f2, f3, f4, _, _, _): [f1, f2, f3, f4]
+        case let .enhanceNet(_, blocks, _): Array(repeating: 3, count: blocks + 2)
         }
     }
 
     /// Input pixels lost on each side by the valid convolutions.
     public var convolutionRadius: Int { validKernels.reduce(0) { $0 + ($1 - 1) / 2 } }
 
-    /// Deconvolution geometry (kernel, stride, PyTorch padding) when the network ends in one.
+    /// Deconvolution geometry when the network ends in one: kernel, stride, and the padding of the
+    /// paper's form (`padding` 4, output = scale × input), which fixes where low-resolution pixel
+    /// `i` lands: on `[i·s, (i+1)·s)` of the padded form, i.e. from `i·s + padding` of the
+    /// unpadded output the network computes.
     var deconvolution: (kernel: Int, stride: Int, padding: Int)? {
         if case let .fsrcnn(_, _, _, scale) = self { return (9, scale, 4) }
         return nil
@@ -68,10 +83,8 @@ public enum Architecture: Sendable, Equatable, Codable {
     /// Input pixels of context needed on each side of a tile: the input is padded by this much.
     public var contextPadding: Int { convolutionRadius + deconvolutionMargin }
 
-    /// Output pixels skipped at the top and left of the inference network's output; the next
-    /// `networkScale × tile` pixels are kept. With a deconvolution (inference form: no padding),
-    /// output index `u` of the unpadded transposed convolution corresponds to index `u − padding`
-    /// of the training form, where low-resolution pixel `i` maps to `[i·s, (i+1)·s)`.
+    /// Output pixels skipped at the top and left of the network's output; the next
+    /// `networkScale × tile` pixels are kept (those whose every deconvolution tap has an input).
     public var outputOffset: Int {
         guard let d = deconvolution else { return 0 }
         return deconvolutionMargin * d.stride + d.padding
@@ -90,15 +103,16 @@ public enum Architecture: Sendable, Equatable, Codable {
             return s
         case let .fsrcnn(d, s, m, _): return "fsrcnn-\(d)-\(s)-\(m)"
         case let .arcnn(f1, f2, f3, f4, _, _, _): return "arcnn-\(f1)-\(f2)-\(f3)-\(f4)"
+        case let .enhanceNet(c, b, _): return c == 48 && b == 5 ? "enhance-net" : "enhance-net-\(c)-\(b)"
         }
     }
 
     /// Builds the network with freshly initialised parameters (initialisers of each paper).
     ///
-    /// - Parameter trainingDeconvolution: FSRCNN only. `true` builds the deconvolution with the
-    ///   paper's padding (output = scale × input, used for training on patches); `false` builds it
-    ///   unpadded, for inference on a context-padded tile followed by ``outputCrop``.
-    public func makeNetwork(seed: UInt64 = 0, trainingDeconvolution: Bool = true) -> Sequential {
+    /// The same network serves training and inference: valid convolutions, and for FSRCNN an
+    /// unpadded deconvolution whose complete outputs start at ``outputOffset``. Training crops
+    /// its output there too, so a sub-image is trained exactly as a tile is later run.
+    public func makeNetwork(seed: UInt64 = 0) -> Sequential {
         var layers: [any Layer] = []
         switch self {
         case let .srcnn(f1, f2, f3, n1, n2, c):
@@ -116,9 +130,7 @@ public enum Architecture: Sendable, Equatable, Codable {
                 layers += [Conv2d(inChannels: s, outChannels: s, kernel: 3), PReLU(channels: s)] as [any Layer]
             }
             layers += [Conv2d(inChannels: s, outChannels: d, kernel: 1), PReLU(channels: d)] as [any Layer]
-            let pad = trainingDeconvolution ? 4 : 0
-            layers.append(ConvTranspose2d(inChannels: d, outChannels: 1, kernel: 9, stride: scale, padding: pad,
-                                          outputPadding: trainingDeconvolution ? scale - 1 : 0,
+            layers.append(ConvTranspose2d(inChannels: d, outChannels: 1, kernel: 9, stride: scale,
                                           weightInitializer: .gaussian(std: 0.001)))
         case let .arcnn(f1, f2, f3, f4, n1, n2, n3):
             layers = [
@@ -127,6 +139,14 @@ public enum Architecture: Sendable, Equatable, Codable {
                 Conv2d(inChannels: n2, outChannels: n3, kernel: f3), ReLU(),
                 Conv2d(inChannels: n3, outChannels: 1, kernel: f4, weightInitializer: .gaussian(std: 0.001)),
             ]
+        case let .enhanceNet(c, blocks, scale):
+            layers = [Conv2d(inChannels: 1, outChannels: c, kernel: 3), PReLU(channels: c)]
+            for _ in 0..<blocks {
+                layers += [Conv2d(inChannels: c, outChannels: c, kernel: 3), PReLU(channels: c)] as [any Layer]
+            }
+            // Small last layer: training starts from the bicubic result.
+            layers += [Conv2d(inChannels: c, outChannels: scale * scale, kernel: 3, weightInitializer: .gaussian(std: 0.001)),
+                       PixelShuffle(factor: scale)] as [any Layer]
         }
         var net = Sequential(layers)
         var rng = SeededGenerator(seed: seed)
@@ -137,7 +157,7 @@ public enum Architecture: Sendable, Equatable, Codable {
 
 extension Architecture {
     /// Architecture families users can name, e.g. in `enhance train --model`.
-    public static let familyNames = ["srcnn-9-1-5", "srcnn-9-3-5", "srcnn-9-5-5", "fsrcnn", "fsrcnn-s", "arcnn"]
+    public static let familyNames = ["srcnn-9-1-5", "srcnn-9-3-5", "srcnn-9-5-5", "fsrcnn", "fsrcnn-s", "enhance-net", "arcnn"]
 
     /// Parses a family name (`srcnn-9-5-5`, `srcnn-9-5-5-rgb`, `fsrcnn`, `fsrcnn-s`, `fsrcnn-D-S-M`, `arcnn`)
     /// for a scale; nil when unknown.
@@ -160,6 +180,15 @@ extension Architecture {
                 let ints = rest.compactMap(Int.init)
                 guard ints.count == 3, ints.allSatisfy({ $0 > 0 }) else { return nil }
                 self = .fsrcnn(d: ints[0], s: ints[1], m: ints[2], scale: scale)
+            }
+        case "enhance":
+            let rest = Array(parts.dropFirst())
+            guard rest.first == "net" else { return nil }
+            if rest.count == 1 { self = .enhanceNet(channels: 48, blocks: 5, scale: scale) }
+            else {
+                let ints = rest.dropFirst().compactMap(Int.init)
+                guard ints.count == 2, ints[0] > 0, ints[1] >= 0 else { return nil }
+                self = .enhanceNet(channels: ints[0], blocks: ints[1], scale: scale)
             }
         case "arcnn":
             guard parts.count == 1 else { return nil }

@@ -70,7 +70,8 @@ public struct ModelError: Error, CustomStringConvertible, LocalizedError, Equata
 /// A trained network and its metadata. A `Sendable` value: one model serves many threads.
 public struct Model: Sendable {
     public var info: ModelInfo
-    /// Parameters in training form (FSRCNN deconvolution with the paper's padding).
+    /// The network: valid convolutions (and an unpadded deconvolution), run on context-padded
+    /// input as ``Architecture/contextPadding`` describes.
     public var network: Sequential
 
     public init(info: ModelInfo, network: Sequential) {
@@ -79,14 +80,6 @@ public struct Model: Sendable {
                      "Model \(info.name): parameters \(network.parameterNames) do not match \(info.architecture)")
         self.info = info
         self.network = network
-    }
-
-    /// The network for inference on a context-padded input (see ``Architecture/contextPadding``):
-    /// same parameters, deconvolution without the training padding.
-    public var inferenceNetwork: Sequential {
-        var net = info.architecture.makeNetwork(trainingDeconvolution: false)
-        net.parameters = network.parameters
-        return net
     }
 
     // MARK: Weight files

@@ -7,8 +7,12 @@ public struct ReLU: Layer {
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var y = input
         let n = y.count
-        y.storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n { p[i] = max(p[i], 0) }
+        y.storage.withUnsafeMutableBufferPointer { buf in
+            let p = SendablePointer(buf.baseAddress!)
+            elementwiseRanges(n, threads: context.threads) { r in
+                let q = p.pointer
+                for i in r { q[i] = max(q[i], 0) }
+            }
         }
         return y
     }
@@ -45,8 +49,12 @@ public struct LeakyReLU: Layer {
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var y = input
         let n = y.count, a = negativeSlope
-        y.storage.withUnsafeMutableBufferPointer { p in
-            for i in 0..<n { p[i] = p[i] > 0 ? p[i] : a * p[i] }
+        y.storage.withUnsafeMutableBufferPointer { buf in
+            let p = SendablePointer(buf.baseAddress!)
+            elementwiseRanges(n, threads: context.threads) { r in
+                let q = p.pointer
+                for i in r { q[i] = q[i] > 0 ? q[i] : a * q[i] }
+            }
         }
         return y
     }
@@ -109,13 +117,13 @@ public struct PReLU: Layer {
         var y = input
         let (n, c, h, w) = nchw(outputShape(forInput: y.shape), "PReLU")
         let plane = h * w
-        y.storage.withUnsafeMutableBufferPointer { p in
-            weight.storage.withUnsafeBufferPointer { ap in
-                for pl in 0..<(n * c) {
-                    let a = ap[channels == 1 ? 0 : pl % c]
-                    let base = p.baseAddress! + pl * plane
-                    for i in 0..<plane { base[i] = base[i] > 0 ? base[i] : a * base[i] }
-                }
+        let slopes = weight.storage
+        y.storage.withUnsafeMutableBufferPointer { buf in
+            let p = SendablePointer(buf.baseAddress!)
+            Parallel.forEach(n * c, threads: n * c * plane >= 1 << 18 ? context.threads : 1) { pl in
+                let a = slopes[channels == 1 ? 0 : pl % c]
+                let base = p.pointer + pl * plane
+                for i in 0..<plane { base[i] = base[i] > 0 ? base[i] : a * base[i] }
             }
         }
         return y

@@ -18,3 +18,31 @@ public struct ComputeContext: Sendable, Equatable {
     /// One thread.
     public static let serial = ComputeContext(threads: 1)
 }
+
+extension ComputeContext {
+    /// Keeps freed large blocks in the process heap instead of returning them to the kernel
+    /// (glibc: raises `M_MMAP_THRESHOLD` and `M_TRIM_THRESHOLD` to 1 GiB). Feature maps of a
+    /// few tens of MB are otherwise `mmap`ed afresh for every layer and every page faults on
+    /// first touch: measured here, copying a 64x512x512 tensor took ~55 ms with fresh pages and
+    /// ~10 ms with reused ones. Peak memory is unchanged; memory is simply not given back.
+    /// Call once at program start (process-wide); returns false where unsupported.
+    @discardableResult
+    public static func reuseLargeAllocations() -> Bool {
+        #if os(Linux)
+        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "mallopt") else { return false }
+        let mallopt = unsafeBitCast(sym, to: MallOpt.self)
+        let M_TRIM_THRESHOLD: Int32 = -1, M_MMAP_THRESHOLD: Int32 = -3
+        return mallopt(M_MMAP_THRESHOLD, 1 << 30) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
+        #else
+        return false
+        #endif
+    }
+}
+
+/// Splits an elementwise loop over `0..<n` into one contiguous range per thread when `n` is
+/// large enough to pay for the hand-off (serial below 256 Ki elements).
+@inline(__always)
+func elementwiseRanges(_ n: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+    Parallel.forEachChunk(n, threads: n >= 1 << 18 ? threads : 1) { _, r in body(r) }
+}

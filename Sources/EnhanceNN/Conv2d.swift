@@ -77,7 +77,7 @@ public struct Conv2d: Layer {
 
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         let outShape = outputShape(forInput: input.shape)
-        let x = padAmount == 0 ? input : padPlanes(input, pad: padAmount, mode: padding)
+        let x = padAmount == 0 ? input : padPlanes(input, pad: padAmount, mode: padding, threads: context.threads)
         return convolve(paddedInput: x, outShape: outShape, context: context)
     }
 
@@ -99,7 +99,7 @@ public struct Conv2d: Layer {
     public func trainingForward(_ input: consuming Tensor, context: ComputeContext) -> (output: Tensor, activations: Activations) {
         let inShape = input.shape
         let outShape = outputShape(forInput: inShape)
-        let x = padAmount == 0 ? input : padPlanes(input, pad: padAmount, mode: padding)
+        let x = padAmount == 0 ? input : padPlanes(input, pad: padAmount, mode: padding, threads: context.threads)
         let y = convolve(paddedInput: x, outShape: outShape, context: context)
         return (y, Activations(tensors: [x], inputShape: inShape))
     }

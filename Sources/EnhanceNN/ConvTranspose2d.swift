@@ -141,7 +141,7 @@ public struct ConvTranspose2d: Layer {
         let fh = g.inHeight, fw = g.inWidth, p = padding
         // Gradient with respect to the uncropped buffer: dy placed at offset (p, p), zeros elsewhere.
         var dyFull = Tensor(shape: [n, outChannels, fh, fw])
-        var dB = Tensor(shape: bias.shape)
+        var biasSums = [Double](repeating: 0, count: outChannels)
         dyFull.storage.withUnsafeMutableBufferPointer { fp in
             dy.storage.withUnsafeBufferPointer { dp in
                 for plane in 0..<(n * outChannels) {
@@ -151,10 +151,11 @@ public struct ConvTranspose2d: Layer {
                         let d = dst + (y + p) * fw + p, r = src + y * ow
                         for x in 0..<ow { d[x] = r[x]; s += Double(r[x]) }
                     }
-                    dB.storage[plane % outChannels] += Float(s)
+                    biasSums[plane % outChannels] += s
                 }
             }
         }
+        let dB = Tensor(shape: bias.shape, storage: biasSums.map { Float($0) })
         var dW = Tensor(shape: weight.shape)
         dyFull.storage.withUnsafeBufferPointer { fp in
             x.storage.withUnsafeBufferPointer { xp in

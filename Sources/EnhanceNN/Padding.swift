@@ -9,15 +9,15 @@ public enum Padding: String, Sendable, Equatable, CaseIterable {
 }
 
 /// Pads every H×W plane of an NCHW tensor by `pad` on each side (zeros or edge copies).
-func padPlanes(_ x: Tensor, pad: Int, mode: Padding) -> Tensor {
+func padPlanes(_ x: Tensor, pad: Int, mode: Padding, threads: Int) -> Tensor {
     let (n, c, h, w) = nchw(x.shape, "pad")
     let ph = h + 2 * pad, pw = w + 2 * pad
     let planes = n * c
     return Tensor(shape: [n, c, ph, pw]) { out in
         x.storage.withUnsafeBufferPointer { inp in
-            let src = inp.baseAddress!, dst = out.baseAddress!
-            for p in 0..<planes {
-                let s = src + p * h * w, d = dst + p * ph * pw
+            let src = SendableConstPointer(inp.baseAddress!), dst = SendablePointer(out.baseAddress!)
+            Parallel.forEach(planes, threads: planes * ph * pw >= 1 << 18 ? threads : 1) { p in
+                let s = src.pointer + p * h * w, d = dst.pointer + p * ph * pw
                 for y in 0..<ph {
                     let row = d + y * pw
                     let sy = y - pad

@@ -52,7 +52,8 @@ public struct Sequential: Layer {
 
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
-        for l in layers { x = l.forward(x, context: context) }
+        // `consume` hands the only reference to each layer, so elementwise layers work in place.
+        for l in layers { x = l.forward(consume x, context: context) }
         return x
     }
 
@@ -63,7 +64,7 @@ public struct Sequential: Layer {
         var saved: [Activations] = []
         saved.reserveCapacity(layers.count)
         for l in layers {
-            let r = l.trainingForward(x, context: context)
+            let r = l.trainingForward(consume x, context: context)
             x = r.output
             saved.append(r.activations)
         }

@@ -16,11 +16,14 @@ public struct PatchGeometry: Sendable, Equatable, Codable {
     public var radius: Int
     /// Network upsampling factor (1 for SRCNN, the scale for FSRCNN).
     public var networkScale: Int
+    /// The label is the ground truth minus the bicubic upscale (residual models).
+    public var residualLabel: Bool
 
-    public init(upscaledInput: Bool, inputSize: Int, stride: Int, radius: Int, networkScale: Int) {
+    public init(upscaledInput: Bool, inputSize: Int, stride: Int, radius: Int, networkScale: Int,
+                residualLabel: Bool = false) {
         precondition(inputSize > 2 * radius, "PatchGeometry: input \(inputSize) must exceed 2 × radius \(radius)")
         self.upscaledInput = upscaledInput; self.inputSize = inputSize; self.stride = stride
-        self.radius = radius; self.networkScale = networkScale
+        self.radius = radius; self.networkScale = networkScale; self.residualLabel = residualLabel
     }
 
     /// Side of the label: the centre of the input that valid convolutions reach, times the network scale.
@@ -124,9 +127,15 @@ public struct SRTrainingSet: Sendable {
         let cropped = groundTruthY.modcropped(scale)
         guard cropped.width >= scale * 2, cropped.height >= scale * 2 else { return nil }
         let low = cropped.resized(scale: 1 / Double(scale), method: .bicubic)
-        let input = geometry.upscaledInput ? low.resized(scale: Double(scale), method: .bicubic) : low
+        let needsBicubic = geometry.upscaledInput || geometry.residualLabel
+        let up = needsBicubic ? low.resized(scale: Double(scale), method: .bicubic) : low
+        let input = geometry.upscaledInput ? up : low
+        var label = cropped.pixels
+        if geometry.residualLabel {
+            for i in label.indices { label[i] -= up.pixels[i] }
+        }
         return Pair(input: input.pixels, inputWidth: input.width, inputHeight: input.height,
-                    label: cropped.pixels, labelWidth: cropped.width, labelHeight: cropped.height)
+                    label: label, labelWidth: cropped.width, labelHeight: cropped.height)
     }
 
     /// Copies sub-image `location`, transformed by dihedral element `transform` (0...7), into

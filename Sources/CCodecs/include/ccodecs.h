@@ -97,6 +97,39 @@ int cc_jpeg_encode(const uint8_t *pixels, int32_t width, int32_t height, int32_t
 int cc_webp_encode(const uint8_t *pixels, int32_t width, int32_t height, int32_t channels, int32_t quality,
                    int32_t lossless, const uint8_t *icc, size_t icc_size, cc_buffer *out, char *message);
 
+/*
+ * Row-streaming encoders (stream.c): PNG and JPEG written to a file a band of rows at a time,
+ * so that an image never has to exist whole in memory. Same pixel conventions and return codes
+ * as above; libpng/libjpeg errors longjmp back to a setjmp in each of these functions.
+ */
+
+/** An open streaming encoder. */
+typedef struct cc_writer cc_writer;
+
+/** Formats of cc_writer_open. */
+enum { CC_STREAM_PNG = 0, CC_STREAM_JPEG = 1 };
+
+/**
+ * Creates (or truncates) the file at `path` and writes the header.
+ * PNG: 8 or 16 bits, 1-4 channels, iCCP when icc is given (as cc_png_encode).
+ * JPEG: 8 bits, 1 or 3 channels, `quality` 1...100, 4:2:0 when subsample420 != 0, optimised
+ * Huffman tables, ICC in APP2 (as cc_jpeg_encode; libjpeg buffers coefficients for that).
+ * On failure nothing is returned in *out and the caller removes the file.
+ */
+int cc_writer_open(const char *path, int32_t format, int32_t width, int32_t height, int32_t channels,
+                   int32_t bit_depth, int32_t quality, int32_t subsample420, const uint8_t *icc, size_t icc_size,
+                   cc_writer **out, char *message);
+
+/** Appends `count` rows. On failure the writer is unusable: call cc_writer_abort. */
+int cc_writer_write_rows(cc_writer *writer, const void *rows, int32_t count, char *message);
+
+/** Writes the trailer after the last row, flushes and closes the file, and frees the writer
+ *  (also on failure). */
+int cc_writer_finish(cc_writer *writer, char *message);
+
+/** Closes the file and frees the writer without finishing (the caller removes the file). */
+void cc_writer_abort(cc_writer *writer);
+
 #ifdef __cplusplus
 }
 #endif

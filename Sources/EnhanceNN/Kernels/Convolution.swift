@@ -41,6 +41,10 @@ public enum ConvKernels {
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int) {
         precondition(batch >= 0, "ConvKernels.forward: negative batch \(batch)")
         if batch == 0 { return }
+        if gemmForward(g) {
+            gemmForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads)
+            return
+        }
         let s = g.stride, k = g.kernel, ks = (k + s - 1) / s          // sub-kernel size after space-to-depth
         let inC = g.inChannels * s * s, oh = g.outHeight, ow = g.outWidth
         let rowStride = s == 1 ? g.inWidth : ow + ks - 1
@@ -120,6 +124,10 @@ public enum ConvKernels {
                                      inputGradient: UnsafeMutablePointer<Float>, threads: Int) {
         precondition(batch >= 0, "ConvKernels.backwardInput: negative batch \(batch)")
         if batch == 0 { return }
+        if gemmBackwardInput(g) {
+            gemmBackwardInput(g, batch: batch, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient, threads: threads)
+            return
+        }
         let s = g.stride, k = g.kernel, oh = g.outHeight, ow = g.outWidth, ih = g.inHeight, iw = g.inWidth
         struct Phase { var py, px, kh, kw, rows, cols, rowStride, bandRows, bands: Int; var packed: PackedWeights?; var taps: SendablePointer<Int> }
         var phases: [Phase] = []
@@ -196,6 +204,11 @@ public enum ConvKernels {
                                       threads: Int) {
         precondition(batch >= 0, "ConvKernels.backwardWeight: negative batch \(batch)")
         if batch == 0 { return }
+        if gemmBackwardWeight(g) {
+            gemmBackwardWeight(g, batch: batch, input: input, outputGradient: outputGradient, weightGradient: weightGradient,
+                               biasGradient: biasGradient, threads: threads)
+            return
+        }
         let s = g.stride, k = g.kernel, ks = (k + s - 1) / s
         let inC = g.inChannels * s * s, outC = g.outChannels, oh = g.outHeight, ow = g.outWidth
         let rowStride = ow + ks - 1, T = ks * ks, Q = inC * T
