@@ -152,3 +152,46 @@ public struct ModelMethod: SRMethod {
         return Image(width: size.width, height: size.height, colorModel: .grey, pixels: out)
     }
 }
+
+/// A JPEG artifact-reduction method under evaluation: restores the Y plane of a compressed sample.
+public protocol DeblockMethod: Sendable {
+    var name: String { get }
+    func restoreY(_ sample: DeblockSample) throws -> Image
+}
+
+/// The decoded JPEG itself: the baseline of the deblocking papers.
+public struct JPEGBaselineMethod: DeblockMethod {
+    public init() {}
+    public var name: String { "jpeg" }
+    public func restoreY(_ sample: DeblockSample) throws -> Image { sample.compressedY }
+}
+
+extension ModelMethod: DeblockMethod {
+    public func restoreY(_ sample: DeblockSample) throws -> Image {
+        let input = sample.compressedY
+        let out = inference.run(input.pixels, width: input.width, height: input.height)
+        return Image(width: input.width, height: input.height, colorModel: .grey, pixels: out)
+    }
+}
+
+/// Runs the AR-CNN evaluation protocol over a folder.
+public enum DeblockEvaluation {
+    public static func run(method: some DeblockMethod, dataset: URL, quality: Int,
+                           progress: (ImageScore) -> Void = { _ in }) throws -> EvaluationResult {
+        let files = try ImageFolder.list(dataset)
+        var scores: [ImageScore] = []
+        for file in files {
+            let sample = try DeblockProtocol.prepare(groundTruth: try ImageIO.read(contentsOf: file), quality: quality)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let restored = try method.restoreY(sample)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let s = DeblockProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY)
+            let score = ImageScore(name: ImageFolder.displayName(file), psnr: s.psnr, ssim: s.ssim, psnrB: s.psnrB,
+                                   seconds: seconds)
+            scores.append(score)
+            progress(score)
+        }
+        return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "deblock",
+                                scale: nil, quality: quality, images: scores)
+    }
+}

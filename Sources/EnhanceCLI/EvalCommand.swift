@@ -27,16 +27,27 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Dataset folder, or a name under $ENHANCE_DATASETS (e.g. Set5). Repeatable.", valueName: "dir"))
     var dataset: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Scales, comma separated.", valueName: "2,3,4"))
+    @Option(name: .long, help: ArgumentHelp("Scales, comma separated (task sr).", valueName: "2,3,4"))
     var scale: String = "2,3,4"
+
+    @Option(name: .long, help: "sr (super-resolution) or deblock (JPEG artifact reduction).")
+    var task: String = "sr"
+
+    @Option(name: .long, help: ArgumentHelp("JPEG qualities, comma separated (task deblock).", valueName: "10,20,30,40"))
+    var quality: String = "10,20,30,40"
 
     @Flag(name: .long, help: "Print one JSON document instead of tables.")
     var json = false
 
     func validate() throws {
         if dataset.isEmpty { throw ValidationError("Missing --dataset (a folder of images, or Set5 / Set14)") }
+        guard task == "sr" || task == "deblock" else { throw ValidationError("unknown --task '\(task)'; use sr or deblock") }
         _ = try parseIntList(scale, option: "--scale", allowed: 1...8)
-        if let method, method != "bicubic" { throw ValidationError("unknown --method '\(method)'; available: bicubic") }
+        _ = try parseIntList(quality, option: "--quality", allowed: 1...100)
+        let baseline = task == "sr" ? "bicubic" : "jpeg"
+        if let method, method != baseline {
+            throw ValidationError("unknown --method '\(method)' for --task \(task); available: \(baseline)")
+        }
     }
 
     func run() throws {
@@ -45,6 +56,9 @@ struct EvalCommand: ParsableCommand {
         var results: [EvaluationResult] = []
         do {
             let models = try model.map { try ModelCatalog.load($0) }
+            if task == "deblock" {
+                results = try runDeblock(models: models, context: context)
+            } else {
             for name in dataset {
                 let folder = resolveDataset(name)
                 for s in scales {
@@ -68,6 +82,7 @@ struct EvalCommand: ParsableCommand {
                     }
                 }
             }
+            }
         } catch let error as ImageIOError {
             printError("error: \(error.description)"); throw ExitCode.failure
         } catch let error as DatasetError {
@@ -80,16 +95,60 @@ struct EvalCommand: ParsableCommand {
         if json { print(try jsonString(EvaluationReport(results: results))) }
     }
 
-    private func printHeader() {
+    /// JPEG artifact reduction: each model at the quality it was trained for, or every quality.
+    private func runDeblock(models: [Model], context: ComputeContext) throws -> [EvaluationResult] {
+        let qualities = try parseIntList(quality, option: "--quality", allowed: 1...100)
+        var results: [EvaluationResult] = []
+        for name in dataset {
+            let folder = resolveDataset(name)
+            for q in qualities {
+                var methods: [any DeblockMethod] = method != nil || models.isEmpty ? [JPEGBaselineMethod()] : []
+                for m in models {
+                    guard m.info.task == .deblocking else {
+                        throw ValidationError("model \(m.info.name) is not a deblocking model")
+                    }
+                    if m.info.jpegQuality == nil || m.info.jpegQuality == q || qualities.count == 1 {
+                        methods.append(ModelMethod(model: m, context: context))
+                    }
+                }
+                for m in methods {
+                    if !json { print("\n\(folder.lastPathComponent)  \(m.name)  quality \(q)"); printHeader(psnrB: true) }
+                    let result = try DeblockEvaluation.run(method: m, dataset: folder, quality: q) { score in
+                        if !json { printRow(score) }
+                    }
+                    if !json { printMean(result) }
+                    results.append(result)
+                }
+            }
+        }
+        return results
+    }
+
+    private func printHeader(psnrB: Bool = false) {
+        if psnrB {
+            print(pad("image", 18) + pad("PSNR", 9, right: true) + pad("SSIM", 9, right: true) + pad("PSNR-B", 9, right: true)
+                  + pad("time", 10, right: true))
+            return
+        }
         print(pad("image", 16) + pad("PSNR", 9, right: true) + pad("SSIM", 9, right: true) + pad("time", 10, right: true))
     }
 
     private func printRow(_ s: ImageScore) {
+        if let b = s.psnrB {
+            print(pad(s.name, 18) + pad(fmt(s.psnr, 2), 9, right: true) + pad(fmt(s.ssim, 4), 9, right: true)
+                  + pad(fmt(b, 2), 9, right: true) + pad(String(format: "%.3fs", s.seconds), 10, right: true))
+            return
+        }
         print(pad(s.name, 16) + pad(fmt(s.psnr, 2), 9, right: true) + pad(fmt(s.ssim, 4), 9, right: true)
               + pad(String(format: "%.3fs", s.seconds), 10, right: true))
     }
 
     private func printMean(_ r: EvaluationResult) {
+        if let b = r.mean.psnrB {
+            print(pad("mean", 18) + pad(fmt(r.mean.psnr, 2), 9, right: true) + pad(fmt(r.mean.ssim, 4), 9, right: true)
+                  + pad(fmt(b, 2), 9, right: true))
+            return
+        }
         print(pad("mean", 16) + pad(fmt(r.mean.psnr, 2), 9, right: true) + pad(fmt(r.mean.ssim, 4), 9, right: true))
     }
 }

@@ -5,7 +5,7 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a super-resolution model on the CPU.",
+        abstract: "Train a super-resolution or JPEG artifact-reduction model on the CPU.",
         discussion: """
         Settings come from --config (a JSON file with the fields of TrainingConfig) and are \
         overridden by the options given. Writes log.csv, checkpoint.safetensors (latest), \
@@ -15,9 +15,10 @@ struct TrainCommand: ParsableCommand {
     )
 
     @Option(help: "JSON config file; options given on the command line override it.") var config: String?
-    @Option(help: "Architecture: srcnn-9-1-5, srcnn-9-3-5, srcnn-9-5-5, fsrcnn, fsrcnn-s.") var model: String?
+    @Option(help: "Architecture: srcnn-9-1-5, srcnn-9-3-5, srcnn-9-5-5, fsrcnn, fsrcnn-s, enhance-net, arcnn.") var model: String?
     @Option(help: "Name of the trained model (default <model>-x<scale>).") var name: String?
     @Option(help: "Upscaling factor.") var scale: Int?
+    @Option(help: "JPEG quality to train a deblocking model (arcnn) for.") var quality: Int?
     @Option(name: .customLong("data"), help: "Training image folder (repeatable), e.g. T91 and BSDS500/train.") var data: [String] = []
     @Option(help: "Validation folder (Set5), scored with the evaluation protocol.") var validation: String?
     @Option(help: "adam or sgd.") var optimizer: String?
@@ -51,6 +52,11 @@ struct TrainCommand: ParsableCommand {
         if let model { c.model = model }
         if let name { c.name = name }
         if let scale { c.scale = scale }
+        if let quality {
+            guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1...100, got \(quality)") }
+            c.quality = quality
+            c.scale = 1
+        }
         if !data.isEmpty { c.trainFolders = data.map { resolveDataset($0).path } }
         if let validation { c.validationFolder = resolveDataset(validation).path }
         if let optimizer { c.optimizer = optimizer }

@@ -55,7 +55,7 @@ public struct BatchSampler: Sendable {
     }
 }
 
-extension SRTrainingSet {
+extension TrainingSet {
     /// Fills an input tensor `[B, 1, size, size]` and a label tensor `[B, 1, labelSize, labelSize]`.
     public func makeBatch(_ items: [(patch: Int, transform: Int)]) -> (input: Tensor, label: Tensor) {
         let size = geometry.inputSize, ls = geometry.labelSize, n = items.count

@@ -29,7 +29,13 @@ public struct TrainingLogRow: Sendable, Equatable {
     static let csvHeader = "step,backprops,loss,learning_rate,validation_psnr,seconds"
 }
 
-/// Trains a super-resolution network with the settings of a ``TrainingConfig``.
+/// A validation image prepared for the protocol of the model's task.
+public enum ValidationSample: Sendable {
+    case superResolution(SRSample)
+    case deblocking(DeblockSample)
+}
+
+/// Trains a super-resolution or deblocking network with the settings of a ``TrainingConfig``.
 ///
 /// Writes to `config.outputFolder`: `log.csv`, `checkpoint.safetensors` (latest: weights,
 /// optimizer state, step; written atomically), `best.safetensors` (the best validated model,
@@ -39,8 +45,8 @@ public struct TrainingLogRow: Sendable, Equatable {
 public final class Trainer {
     public let config: TrainingConfig
     public let architecture: Architecture
-    public let dataset: SRTrainingSet
-    public let validation: [SRSample]
+    public let dataset: TrainingSet
+    public let validation: [ValidationSample]
     public let command: String
     let context: ComputeContext
     var network: Sequential
@@ -60,15 +66,19 @@ public final class Trainer {
     var curveURL: URL { output.appendingPathComponent("curve.svg") }
 
     /// Loads the data and builds the network; `dataset` may be given to skip reading folders (tests).
-    public init(config: TrainingConfig, command: String = "", dataset: SRTrainingSet? = nil,
-                validation: [SRSample]? = nil) throws {
+    public init(config: TrainingConfig, command: String = "", dataset: TrainingSet? = nil,
+                validation: [ValidationSample]? = nil) throws {
         self.config = config
         self.command = command
         guard let arch = Architecture(familyName: config.model, scale: config.scale) else {
             throw TrainingError("unknown model '\(config.model)'; known: \(Architecture.familyNames.joined(separator: ", "))")
         }
-        guard case .superResolution = Trainer.task(of: arch) else {
-            throw TrainingError("model '\(config.model)' is not a super-resolution model")
+        let task = Trainer.task(of: arch)
+        if task == .deblocking && config.quality == nil {
+            throw TrainingError("model '\(config.model)' removes JPEG artifacts: give the JPEG quality to train for (--quality)")
+        }
+        if task == .superResolution && config.quality != nil {
+            throw TrainingError("model '\(config.model)' is a super-resolution model: --quality applies to arcnn only")
         }
         architecture = arch
         context = ComputeContext(threads: max(1, config.threads))
@@ -77,8 +87,8 @@ public final class Trainer {
             self.dataset = dataset
         } else {
             guard !config.trainFolders.isEmpty else { throw TrainingError("no training folders (--data)") }
-            self.dataset = try SRTrainingSet(folders: config.trainFolders.map { URL(fileURLWithPath: $0) },
-                                             scale: config.scale, geometry: geometry,
+            self.dataset = try TrainingSet(folders: config.trainFolders.map { URL(fileURLWithPath: $0) },
+                                             degradation: config.degradation, geometry: geometry,
                                              augmentation: config.augment ? .standard : .none, threads: config.threads)
         }
         guard self.dataset.patchCount > 0 else { throw TrainingError("the training folders give no \(config.patchSize)x\(config.patchSize) sub-images") }
@@ -86,7 +96,9 @@ public final class Trainer {
             self.validation = validation
         } else if let folder = config.validationFolder {
             self.validation = try ImageFolder.list(URL(fileURLWithPath: folder)).map {
-                SRProtocol.prepare(groundTruth: try ImageIO.read(contentsOf: $0), scale: config.scale)
+                let image = try ImageIO.read(contentsOf: $0)
+                if let q = config.quality { return .deblocking(try DeblockProtocol.prepare(groundTruth: image, quality: q)) }
+                return .superResolution(SRProtocol.prepare(groundTruth: image, scale: config.scale))
             }
         } else {
             self.validation = []
@@ -171,8 +183,8 @@ public final class Trainer {
             validationSet: config.validationFolder.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? ""))
-        let info = ModelInfo(name: config.modelName, task: .superResolution, architecture: architecture,
-                             scale: config.scale, training: record)
+        let info = ModelInfo(name: config.modelName, task: Trainer.task(of: architecture), architecture: architecture,
+                             scale: config.degradation.scale, jpegQuality: config.quality, training: record)
         return Model(info: info, network: network)
     }
 
@@ -197,6 +209,20 @@ public final class Trainer {
         step += 1
         return value
     }
+
+    /// PSNR of one validation image restored by `method` (nil: the baseline, bicubic or the JPEG itself).
+    static func psnr(of sample: ValidationSample, method: ModelMethod?) -> Double {
+        switch sample {
+        case .superResolution(let s):
+            let restored = method.flatMap { try? $0.restoreY(s) as Image } ?? s.bicubicY
+            return SRProtocol.score(restoredY: restored, groundTruthY: s.groundTruthY, scale: s.scale).psnr
+        case .deblocking(let s):
+            let restored = method.flatMap { try? $0.restoreY(s) as Image } ?? s.compressedY
+            return DeblockProtocol.score(restoredY: restored, groundTruthY: s.groundTruthY).psnr
+        }
+    }
+
+    var baselineName: String { config.quality == nil ? "bicubic" : "JPEG" }
 
     /// The `size`×`size` window at (`offset`, `offset`) of every plane of an NCHW tensor.
     static func crop(_ x: Tensor, offset: Int, size: Int) -> Tensor {
@@ -236,11 +262,7 @@ public final class Trainer {
         guard !validation.isEmpty else { return nil }
         let model = currentModel(validationPSNR: 0)
         let method = ModelMethod(model: model, context: context)
-        var total = 0.0
-        for sample in validation {
-            let restored = (try? method.restoreY(sample)) ?? sample.bicubicY
-            total += SRProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY, scale: config.scale).psnr
-        }
+        let total = validation.reduce(0.0) { $0 + Trainer.psnr(of: $1, method: method) }
         return total / Double(validation.count)
     }
 
@@ -255,15 +277,13 @@ public final class Trainer {
             throw TrainingError("\(checkpointURL.path) exists: pass --resume to continue that run, or choose another --output")
         }
         if bicubicPSNR == nil, !validation.isEmpty {
-            bicubicPSNR = validation.reduce(0.0) {
-                $0 + SRProtocol.score(restoredY: $1.bicubicY, groundTruthY: $1.groundTruthY, scale: config.scale).psnr
-            } / Double(validation.count)
+            bicubicPSNR = validation.reduce(0.0) { $0 + Trainer.psnr(of: $1, method: nil) } / Double(validation.count)
         }
         try rewriteLog()
         if step == 0, let v = validate() {
             record(TrainingLogRow(step: 0, backprops: 0, loss: .nan, learningRate: config.learningRate,
                                   validationPSNR: v, seconds: 0))
-            report(String(format: "step 0  validation %.3f dB (bicubic %.3f dB)", v, bicubicPSNR ?? .nan))
+            report(String(format: "step 0  validation %.3f dB (%@ %.3f dB)", v, baselineName, bicubicPSNR ?? .nan))
         }
         var lossSum = 0.0, lossCount = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds, windowSteps = 0
@@ -404,9 +424,9 @@ public final class Trainer {
 
     func writeCurve() throws {
         let points = history.compactMap { r in r.validationPSNR.map { (Double(r.backprops), $0) } }
-        let svg = CurvePlot.svg(title: "\(config.modelName): Set5 validation PSNR",
+        let svg = CurvePlot.svg(title: "\(config.modelName): validation PSNR (\(config.validationFolder.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "none"))",
                                 xLabel: "back-propagations (sub-images)", yLabel: "PSNR (dB)",
-                                points: points, baseline: bicubicPSNR.map { ("bicubic", $0) })
+                                points: points, baseline: bicubicPSNR.map { (baselineName, $0) })
         try Data(svg.utf8).write(to: curveURL, options: .atomic)
     }
 }

@@ -8,6 +8,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Name of the resulting model (default `<model>-x<scale>`).
     public var name: String?
     public var scale: Int = 3
+    /// JPEG quality of the training inputs (deblocking models, `arcnn`); the scale is then 1.
+    public var quality: Int?
     /// Training image folders (T91, BSDS500/train, ...).
     public var trainFolders: [String] = []
     /// Validation folder (Set5), scored with the evaluation protocol.
@@ -41,13 +43,17 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     /// The model name written into the result.
-    public var modelName: String { name ?? "\(model)-x\(scale)" }
+    public var modelName: String { name ?? (quality.map { "\(model)-q\($0)" } ?? "\(model)-x\(scale)") }
+
+    /// How inputs are made from the ground truth.
+    public var degradation: Degradation { quality.map { .jpeg(quality: $0) } ?? .bicubic(scale: scale) }
 
     /// Settings that must not change when resuming (everything that shapes the sequence of updates).
     public func resumeMismatch(with other: TrainingConfig) -> String? {
         var diffs: [String] = []
         if model != other.model { diffs.append("model \(other.model) vs \(model)") }
         if scale != other.scale { diffs.append("scale \(other.scale) vs \(scale)") }
+        if quality != other.quality { diffs.append("quality \(other.quality.map(String.init) ?? "none") vs \(quality.map(String.init) ?? "none")") }
         if batchSize != other.batchSize { diffs.append("batch size \(other.batchSize) vs \(batchSize)") }
         if seed != other.seed { diffs.append("seed \(other.seed) vs \(seed)") }
         if optimizer != other.optimizer { diffs.append("optimizer \(other.optimizer) vs \(optimizer)") }

@@ -35,7 +35,7 @@ func temporaryFolder(_ name: String) throws -> URL {
             try ImageIO.write(syntheticY(width: w, height: h, seed: i), to: folder.appendingPathComponent("img\(i).png"))
         }
         let geometry = PatchGeometry(upscaledInput: true, inputSize: 33, stride: 14, radius: 6, networkScale: 1)
-        let set = try SRTrainingSet(folders: [folder], scale: 3, geometry: geometry)
+        let set = try TrainingSet(folders: [folder], degradation: .bicubic(scale: 3), geometry: geometry)
         // Σ ⌊(H−33)/14+1⌋·⌊(W−33)/14+1⌋ = 1·2 + 3·3 + 1·1 + 0 = 12
         #expect(set.patchCount == 12)
         #expect(set.files.count == 4)
@@ -43,7 +43,7 @@ func temporaryFolder(_ name: String) throws -> URL {
 
         // Low-resolution input (FSRCNN): sub-images of 11 on the 16x13, 21x21, 11x11, 10x10 inputs, stride 4.
         let lr = PatchGeometry(upscaledInput: false, inputSize: 11, stride: 4, radius: 3, networkScale: 3)
-        let lrSet = try SRTrainingSet(folders: [folder], scale: 3, geometry: lr)
+        let lrSet = try TrainingSet(folders: [folder], degradation: .bicubic(scale: 3), geometry: lr)
         // ⌊(13−11)/4+1⌋·⌊(16−11)/4+1⌋ + ⌊(21−11)/4+1⌋² + 1 + 0 = 1·2 + 3·3 + 1 = 12
         #expect(lrSet.patchCount == 12)
         #expect(lr.labelSize == 15)
@@ -52,7 +52,7 @@ func temporaryFolder(_ name: String) throws -> URL {
     @Test func labelIsTheCentreOfTheGroundTruth() throws {
         let gt = syntheticY(width: 60, height: 60, seed: 3)
         let geometry = PatchGeometry(upscaledInput: true, inputSize: 21, stride: 10, radius: 4, networkScale: 1)
-        let set = try SRTrainingSet(groundTruthY: [gt], scale: 2, geometry: geometry)
+        let set = try TrainingSet(groundTruthY: [gt], degradation: .bicubic(scale: 2), geometry: geometry)
         let loc = set.patches[1]
         var input = [Float](repeating: 0, count: 21 * 21), label = [Float](repeating: 0, count: 13 * 13)
         input.withUnsafeMutableBufferPointer { ip in
@@ -109,12 +109,12 @@ func temporaryFolder(_ name: String) throws -> URL {
         return c
     }
 
-    static func data(_ c: TrainingConfig) throws -> (SRTrainingSet, [SRSample]) {
+    static func data(_ c: TrainingConfig) throws -> (TrainingSet, [ValidationSample]) {
         let arch = Architecture(familyName: c.model, scale: c.scale)!
-        let set = try SRTrainingSet(groundTruthY: (0..<3).map { syntheticY(width: 48, height: 40, seed: $0) },
-                                    scale: c.scale, geometry: Trainer.patchGeometry(c, architecture: arch),
+        let set = try TrainingSet(groundTruthY: (0..<3).map { syntheticY(width: 48, height: 40, seed: $0) },
+                                    degradation: .bicubic(scale: c.scale), geometry: Trainer.patchGeometry(c, architecture: arch),
                                     augmentation: Augmentation(scales: [1, 0.8], dihedral: true))
-        let validation = [SRProtocol.prepare(groundTruth: syntheticY(width: 30, height: 24, seed: 9), scale: c.scale)]
+        let validation = [ValidationSample.superResolution(SRProtocol.prepare(groundTruth: syntheticY(width: 30, height: 24, seed: 9), scale: c.scale))]
         return (set, validation)
     }
 

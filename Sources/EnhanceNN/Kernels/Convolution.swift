@@ -32,7 +32,9 @@ public struct ConvGeometry: Sendable, Equatable, CustomStringConvertible {
 ///
 /// All functions are a valid cross-correlation of an already padded input:
 /// `y[n,co,oy,ox] = bias[co] + Σ_{ci,ky,kx} w[co,ci,ky,kx] · x[n,ci,oy·s+ky,ox·s+kx]`.
-/// Scratch memory is bounded by tiling (O(tile), never a whole-image im2col).
+/// Scratch memory is bounded by tiling (O(tile), never a whole-image im2col). Small-image and
+/// 1x1 shapes go through OpenBLAS sgemm on strided "wide" views (TapGEMM.swift; per-image scratch,
+/// at most `tapGEMMScratchLimit` floats per worker); those calls set OpenBLAS to 1 thread.
 /// `threads` is the number of workers; results of `forward` and `backwardInput` do not depend on
 /// it beyond rounding, and `backwardWeight` is bit-identical for a given thread count.
 public enum ConvKernels {

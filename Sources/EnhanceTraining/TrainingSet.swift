@@ -46,13 +46,26 @@ public struct Augmentation: Sendable, Equatable, Codable {
     public static let standard = Augmentation(scales: [1, 0.9, 0.8, 0.7, 0.6], dihedral: true)
 }
 
-/// Super-resolution training pairs held in memory, and the sub-images cut from them.
+/// How training inputs are made from ground truth, exactly as the matching evaluation protocol.
+public enum Degradation: Sendable, Equatable, Codable {
+    /// Modcrop, MATLAB-exact bicubic down by `scale` (and back up for SRCNN-style models).
+    case bicubic(scale: Int)
+    /// The 8-bit Y plane through a one-component JPEG at `quality` (AR-CNN).
+    case jpeg(quality: Int)
+
+    public var scale: Int {
+        if case .bicubic(let s) = self { return s }
+        return 1
+    }
+}
+
+/// Training pairs held in memory, and the sub-images cut from them.
 ///
 /// Each image is read, reduced to Y (MATLAB `rgb2ycbcr`, 8-bit), optionally down-scaled
-/// (augmentation), modcropped and degraded exactly as the evaluation protocol does. Sub-images
+/// (augmentation) and degraded exactly as the evaluation protocol does. Sub-images
 /// of `geometry.inputSize` are taken every `geometry.stride` input pixels, as the paper;
 /// their number is `Σ ⌊(H − size) / stride + 1⌋ · ⌊(W − size) / stride + 1⌋` over the inputs.
-public struct SRTrainingSet: Sendable {
+public struct TrainingSet: Sendable {
     /// One degraded image and its ground truth, single-plane, row-major.
     public struct Pair: Sendable {
         public var input: [Float]
@@ -70,7 +83,8 @@ public struct SRTrainingSet: Sendable {
         public var x: Int32
     }
 
-    public let scale: Int
+    public let degradation: Degradation
+    public var scale: Int { degradation.scale }
     public let geometry: PatchGeometry
     public private(set) var pairs: [Pair]
     public private(set) var patches: [PatchLocation]
@@ -80,20 +94,20 @@ public struct SRTrainingSet: Sendable {
     public var patchCount: Int { patches.count }
 
     /// Reads every image of `folders` (sorted within each folder) and prepares the pairs.
-    public init(folders: [URL], scale: Int, geometry: PatchGeometry, augmentation: Augmentation = .none,
+    public init(folders: [URL], degradation: Degradation, geometry: PatchGeometry, augmentation: Augmentation = .none,
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         var files: [URL] = []
         for folder in folders { files += try ImageFolder.list(folder) }
         let groundTruths = try files.map { try ImageIO.read(contentsOf: $0).luma(quantized: true) }
-        try self.init(groundTruthY: groundTruths, files: files, scale: scale, geometry: geometry,
+        try self.init(groundTruthY: groundTruths, files: files, degradation: degradation, geometry: geometry,
                       augmentation: augmentation, threads: threads)
     }
 
     /// Prepares pairs from Y planes already in memory.
-    public init(groundTruthY: [Image], files: [URL] = [], scale: Int, geometry: PatchGeometry,
+    public init(groundTruthY: [Image], files: [URL] = [], degradation: Degradation, geometry: PatchGeometry,
                 augmentation: Augmentation = .none, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
-        precondition(scale >= 1, "SRTrainingSet: scale must be ≥ 1, got \(scale)")
-        self.scale = scale
+        precondition(degradation.scale >= 1, "TrainingSet: scale must be ≥ 1, got \(degradation.scale)")
+        self.degradation = degradation
         self.geometry = geometry
         self.files = files
         let jobs = groundTruthY.flatMap { y in augmentation.scales.map { (y, $0) } }
@@ -104,7 +118,7 @@ public struct SRTrainingSet: Sendable {
             while j < jobs.count {
                 let (image, factor) = jobs[j]
                 let source = factor == 1 ? image : image.resized(scale: factor, method: .bicubic)
-                if let pair = SRTrainingSet.makePair(groundTruthY: source, scale: scale, geometry: g) { box.set(j, pair) }
+                if let pair = TrainingSet.makePair(groundTruthY: source, degradation: degradation, geometry: g) { box.set(j, pair) }
                 j += max(1, min(threads, jobs.count))
             }
         }
@@ -123,7 +137,17 @@ public struct SRTrainingSet: Sendable {
     }
 
     /// Degrades one ground-truth Y plane as the evaluation protocol does.
-    static func makePair(groundTruthY: Image, scale: Int, geometry: PatchGeometry) -> Pair? {
+    static func makePair(groundTruthY: Image, degradation: Degradation, geometry: PatchGeometry) -> Pair? {
+        let scale: Int
+        switch degradation {
+        case .bicubic(let s):
+            scale = s
+        case .jpeg(let quality):
+            let truth = groundTruthY.quantized8()
+            guard let compressed = try? DeblockProtocol.compress(truth, quality: quality) else { return nil }
+            return Pair(input: compressed.pixels, inputWidth: compressed.width, inputHeight: compressed.height,
+                        label: truth.pixels, labelWidth: truth.width, labelHeight: truth.height)
+        }
         let cropped = groundTruthY.modcropped(scale)
         guard cropped.width >= scale * 2, cropped.height >= scale * 2 else { return nil }
         let low = cropped.resized(scale: 1 / Double(scale), method: .bicubic)
