@@ -58,7 +58,9 @@ public struct PlaneInference: Sendable {
     public func run(_ plane: [Float], width: Int, height: Int, tile: Int? = nil, tta: Bool = false,
                     progress: (Int, Int) -> Void = { _, _ in }) -> [Float] {
         precondition(plane.count == width * height, "PlaneInference: plane has \(plane.count) samples, expected \(width)x\(height)")
-        let t = tile ?? max(width, height)
+        let a = architecture.tileAlignment
+        // Tiles start on multiples of the alignment (stride-2 networks keep the whole-image grid).
+        let t = tile.map { max(a, $0 / a * a) } ?? max(width, height)
         precondition(t >= 1, "PlaneInference: tile must be ≥ 1, got \(t)")
         let s = architecture.networkScale
         let outW = width * s
@@ -96,6 +98,9 @@ public struct PlaneInference: Sendable {
         precondition(rows.lowerBound >= 0 && rows.upperBound <= height && !rows.isEmpty,
                      "PlaneInference: band \(rows) outside 0..<\(height)")
         precondition(tileWidth >= 1, "PlaneInference: tile width must be ≥ 1, got \(tileWidth)")
+        let a = architecture.tileAlignment
+        precondition(rows.lowerBound % a == 0 && (tileWidth % a == 0 || tileWidth >= width),
+                     "PlaneInference: \(architecture.familyName) needs bands and tiles on multiples of \(a), got rows \(rows), tile width \(tileWidth)")
         let window = contextRows(for: rows, height: height)
         let input = fetch(window)
         precondition(input.count == window.count * width,
@@ -241,6 +246,7 @@ extension Architecture {
         case let .srcnn(_, _, _, n1, n2, c): max(c + n1, n1 + n2, n2 + c)
         case let .fsrcnn(d, s, _, _): max(1 + d, d + s, 2 * s, s + d, d + 1)
         case let .arcnn(_, _, _, _, n1, n2, n3): max(1 + n1, n1 + n2, n2 + n3, n3 + 1)
+        case .fastArcnn: 1 + 64
         case let .enhanceNet(c, _, scale): max(1 + c, 2 * c, c + scale * scale)
         }
     }

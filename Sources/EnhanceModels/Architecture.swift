@@ -16,6 +16,9 @@ public enum Architecture: Sendable, Equatable, Codable {
     case fsrcnn(d: Int, s: Int, m: Int, scale: Int)
     /// AR-CNN (Dong et al., ICCV 2015): 9x9 (64) → 7x7 (32) → 1x1 (16) → 5x5 (1), ReLU between.
     case arcnn(f1: Int, f2: Int, f3: Int, f4: Int, n1: Int, n2: Int, n3: Int)
+    /// Fast AR-CNN (Dong et al., 2016): 9x9 (64) stride 2 → 1x1 (32) → 7x7 (32) → 1x1 (64) →
+    /// deconvolution 9x9 stride 2 (1), ReLU between: the heavy layers run at half resolution.
+    case fastArcnn
     /// Enhance's own fast model, on the low-resolution image: conv 3x3 (c) → PReLU →
     /// `blocks` × [3x3 (c) → PReLU] → 3x3 (scale²) → pixel shuffle, predicting the residual over
     /// MATLAB-exact bicubic (output = bicubic(input) + network(input)).
@@ -24,7 +27,7 @@ public enum Architecture: Sendable, Equatable, Codable {
     /// Multiplication factor between the network's input and output sizes.
     public var networkScale: Int {
         switch self {
-        case .srcnn, .arcnn: 1
+        case .srcnn, .arcnn, .fastArcnn: 1
         case .fsrcnn(_, _, _, let scale), .enhanceNet(_, _, let scale): scale
         }
     }
@@ -40,7 +43,7 @@ public enum Architecture: Sendable, Equatable, Codable {
     public var channels: Int {
         switch self {
         case .srcnn(_, _, _, _, _, let c): c
-        case .fsrcnn, .arcnn, .enhanceNet: 1
+        case .fsrcnn, .arcnn, .fastArcnn, .enhanceNet: 1
         }
     }
 
@@ -58,6 +61,7 @@ public enum Architecture: Sendable, Equatable, Codable {
         case let .fsrcnn(_, _, m, _): [5, 1] + Array(repeating: 3, count: m) + [1]
         case let .arcnn(f1, f2, f3, f4, _, _, _): [f1, f2, f3, f4]
         case let .enhanceNet(_, blocks, _): Array(repeating: 3, count: blocks + 2)
+        case .fastArcnn: [1, 7, 1]  // after the strided first layer, at half resolution
         }
     }
 
@@ -81,11 +85,26 @@ public enum Architecture: Sendable, Equatable, Codable {
     }
 
     /// Input pixels of context needed on each side of a tile: the input is padded by this much.
-    public var contextPadding: Int { convolutionRadius + deconvolutionMargin }
+    ///
+    /// Fast AR-CNN: feature `j` of the stride-2 layer sees padded input `[2j, 2j+8]`; after the
+    /// 7x7 layer, feature `k` is centred on padded input `2k + 10`, and the unpadded 9x9 stride-2
+    /// deconvolution puts it at output `2k + 4`: output `u` is input `u + 6 − padding`. With a
+    /// padding of 14 every kept output (`u = x + 8`) has all its deconvolution taps inside the tile.
+    public var contextPadding: Int {
+        if case .fastArcnn = self { return 14 }
+        return convolutionRadius + deconvolutionMargin
+    }
+
+    /// Tiles must start on multiples of this (stride-2 layers keep the whole-image sampling grid).
+    public var tileAlignment: Int {
+        if case .fastArcnn = self { return 2 }
+        return 1
+    }
 
     /// Output pixels skipped at the top and left of the network's output; the next
     /// `networkScale × tile` pixels are kept (those whose every deconvolution tap has an input).
     public var outputOffset: Int {
+        if case .fastArcnn = self { return 8 }
         guard let d = deconvolution else { return 0 }
         return deconvolutionMargin * d.stride + d.padding
     }
@@ -104,6 +123,7 @@ public enum Architecture: Sendable, Equatable, Codable {
         case let .fsrcnn(d, s, m, _): return "fsrcnn-\(d)-\(s)-\(m)"
         case let .arcnn(f1, f2, f3, f4, _, _, _): return "arcnn-\(f1)-\(f2)-\(f3)-\(f4)"
         case let .enhanceNet(c, b, _): return c == 48 && b == 5 ? "enhance-net" : "enhance-net-\(c)-\(b)"
+        case .fastArcnn: return "fast-arcnn"
         }
     }
 
@@ -139,6 +159,14 @@ public enum Architecture: Sendable, Equatable, Codable {
                 Conv2d(inChannels: n2, outChannels: n3, kernel: f3), ReLU(),
                 Conv2d(inChannels: n3, outChannels: 1, kernel: f4, weightInitializer: .gaussian(std: 0.001)),
             ]
+        case .fastArcnn:
+            layers = [
+                Conv2d(inChannels: 1, outChannels: 64, kernel: 9, stride: 2), ReLU(),
+                Conv2d(inChannels: 64, outChannels: 32, kernel: 1), ReLU(),
+                Conv2d(inChannels: 32, outChannels: 32, kernel: 7), ReLU(),
+                Conv2d(inChannels: 32, outChannels: 64, kernel: 1), ReLU(),
+                ConvTranspose2d(inChannels: 64, outChannels: 1, kernel: 9, stride: 2, weightInitializer: .gaussian(std: 0.001)),
+            ]
         case let .enhanceNet(c, blocks, scale):
             layers = [Conv2d(inChannels: 1, outChannels: c, kernel: 3), PReLU(channels: c)]
             for _ in 0..<blocks {
@@ -157,7 +185,7 @@ public enum Architecture: Sendable, Equatable, Codable {
 
 extension Architecture {
     /// Architecture families users can name, e.g. in `enhance train --model`.
-    public static let familyNames = ["srcnn-9-1-5", "srcnn-9-3-5", "srcnn-9-5-5", "fsrcnn", "fsrcnn-s", "enhance-net", "arcnn"]
+    public static let familyNames = ["srcnn-9-1-5", "srcnn-9-3-5", "srcnn-9-5-5", "fsrcnn", "fsrcnn-s", "enhance-net", "arcnn", "fast-arcnn"]
 
     /// Parses a family name (`srcnn-9-5-5`, `srcnn-9-5-5-rgb`, `fsrcnn`, `fsrcnn-s`, `fsrcnn-D-S-M`, `arcnn`)
     /// for a scale; nil when unknown.
@@ -190,6 +218,9 @@ extension Architecture {
                 guard ints.count == 2, ints[0] > 0, ints[1] >= 0 else { return nil }
                 self = .enhanceNet(channels: ints[0], blocks: ints[1], scale: scale)
             }
+        case "fast":
+            guard parts.count == 2, parts[1] == "arcnn" else { return nil }
+            self = .fastArcnn
         case "arcnn":
             guard parts.count == 1 else { return nil }
             self = .arcnn(f1: 9, f2: 7, f3: 1, f4: 5, n1: 64, n2: 32, n3: 16)

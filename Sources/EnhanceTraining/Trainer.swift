@@ -132,7 +132,10 @@ public final class Trainer {
     public var namedParameters: [(name: String, tensor: Tensor)] { network.namedParameters }
 
     static func task(of arch: Architecture) -> ModelTask {
-        if case .arcnn = arch { return .deblocking }
+        switch arch {
+        case .arcnn, .fastArcnn: return .deblocking
+        default: break
+        }
         return .superResolution
     }
 
