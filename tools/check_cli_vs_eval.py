@@ -3,7 +3,7 @@
 scores as `enhance eval` (issue 4: the CLI path and the eval path agree to 0.05 dB).
 
 For every image of a dataset folder this script, independently of Enhance's Swift code:
-  1. reads the PNG (a small zlib-based decoder below), modcrops it to a multiple of the scale;
+  1. reads the PNG (the small zlib-based decoder of tools/gen_golden.py), modcrops it to a multiple of the scale;
   2. makes the low-resolution file as a MATLAB user would: imresize(uint8 RGB, 1/s, 'bicubic'),
      each 1-D pass rounded to uint8 (the NumPy imresize of tools/gen_golden.py), saved as PNG;
   3. runs `enhance upscale LR.png -o OUT.png --scale s --model M`;
@@ -28,52 +28,7 @@ import zlib
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_golden import contributions  # noqa: E402  (MATLAB imresize contributions, NumPy)
-
-
-def read_png(path):
-    """8-bit, non-interlaced grey / grey+alpha / RGB / RGBA PNG -> (H, W, C) uint8."""
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", body)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    width, height, depth, ctype, _, _, interlace = header
-    assert depth == 8 and interlace == 0 and ctype in (0, 2, 4, 6), f"{path}: unsupported PNG {header}"
-    channels = {0: 1, 2: 3, 4: 2, 6: 4}[ctype]
-    raw = zlib.decompress(idat)
-    stride = width * channels
-    out = np.zeros((height, stride), dtype=np.int64)
-    prev = np.zeros(stride, dtype=np.int64)
-    for y in range(height):
-        f = raw[y * (stride + 1)]
-        line = np.frombuffer(raw, dtype=np.uint8, count=stride, offset=y * (stride + 1) + 1).astype(np.int64)
-        cur = np.zeros(stride, dtype=np.int64)
-        for x in range(stride):
-            a = cur[x - channels] if x >= channels else 0
-            b = prev[x]
-            c = prev[x - channels] if x >= channels else 0
-            if f == 0:
-                p = 0
-            elif f == 1:
-                p = a
-            elif f == 2:
-                p = b
-            elif f == 3:
-                p = (a + b) // 2
-            else:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                p = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-            cur[x] = (line[x] + p) & 0xFF
-        out[y] = cur
-        prev = cur
-    return out.reshape(height, width, channels).astype(np.uint8)
+from gen_golden import contributions, read_png8  # noqa: E402  (MATLAB imresize contributions; PNG reader)
 
 
 def write_png(path, img):
@@ -91,7 +46,8 @@ def write_png(path, img):
 
 
 def imresize_uint8(img, scale):
-    """MATLAB imresize(uint8, scale, 'bicubic'): rows first on equal scales, each pass rounded."""
+    """MATLAB imresize(uint8, scale, 'bicubic'): rows first on equal scales, each pass rounded.
+    (gen_golden.imresize refuses near-ties, which golden values must avoid; a data file need not.)"""
     a = img.astype(np.float64)
     for dim in (0, 1):
         n = a.shape[dim]
@@ -132,16 +88,14 @@ def main():
         for name in sorted(os.listdir(args.dataset)):
             if not name.lower().endswith(".png"):
                 continue
-            gt = read_png(os.path.join(args.dataset, name))
+            gt = read_png8(os.path.join(args.dataset, name)).astype(np.uint8)  # alpha dropped
             h, w = gt.shape[0] - gt.shape[0] % s, gt.shape[1] - gt.shape[1] % s
             gt = gt[:h, :w]
-            if gt.shape[2] == 4:
-                gt = gt[:, :, :3]
             lr_path, out_path = os.path.join(tmp, "lr-" + name), os.path.join(tmp, "out-" + name)
             write_png(lr_path, imresize_uint8(gt, 1 / s))
             subprocess.run([args.enhance, "upscale", lr_path, "-o", out_path, "--scale", str(s), "--model", args.model],
                            check=True)
-            out = read_png(out_path)
+            out = read_png8(out_path)
             yo, yg = luma(out)[s:-s, s:-s], luma(gt)[s:-s, s:-s]
             scores.append(psnr(yo, yg))
             print(f"{name:16s} {scores[-1]:8.3f} dB (upscale of an 8-bit LR file)")

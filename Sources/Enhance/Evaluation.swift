@@ -105,24 +105,39 @@ public struct BicubicMethod: SRMethod {
     public func restoreY(_ sample: SRSample) throws -> Image { sample.bicubicY }
 }
 
+/// Scores every image of a folder: read, prepare the protocol's sample, time the restoration, score.
+enum FolderScoring {
+    static func run<Sample>(dataset: URL, prepare: (Image) throws -> Sample, restore: (Sample) throws -> Image,
+                            score: (Image, Sample) -> (psnr: Double, ssim: Double, psnrB: Double?),
+                            progress: (ImageScore) -> Void) throws -> [ImageScore] {
+        var scores: [ImageScore] = []
+        for file in try ImageFolder.list(dataset) {
+            let sample = try prepare(try ImageIO.read(contentsOf: file))
+            let start = DispatchTime.now().uptimeNanoseconds
+            let restored = try restore(sample)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let s = score(restored, sample)
+            let result = ImageScore(name: ImageFolder.displayName(file), psnr: s.psnr, ssim: s.ssim, psnrB: s.psnrB,
+                                    seconds: seconds)
+            scores.append(result)
+            progress(result)
+        }
+        return scores
+    }
+}
+
 /// Runs the published super-resolution evaluation protocol over a folder.
 public enum SREvaluation {
     /// Evaluates `method` on every image of `dataset` at `scale`; `progress` is called after each image.
     public static func run(method: some SRMethod, dataset: URL, scale: Int,
                            progress: (ImageScore) -> Void = { _ in }) throws -> EvaluationResult {
-        let files = try ImageFolder.list(dataset)
-        var scores: [ImageScore] = []
-        for file in files {
-            let image = try ImageIO.read(contentsOf: file)
-            let sample = SRProtocol.prepare(groundTruth: image, scale: scale)
-            let start = DispatchTime.now().uptimeNanoseconds
-            let restored = try method.restoreY(sample)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let s = SRProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY, scale: scale)
-            let score = ImageScore(name: ImageFolder.displayName(file), psnr: s.psnr, ssim: s.ssim, seconds: seconds)
-            scores.append(score)
-            progress(score)
-        }
+        let scores = try FolderScoring.run(
+            dataset: dataset, prepare: { SRProtocol.prepare(groundTruth: $0, scale: scale) },
+            restore: { try method.restoreY($0) },
+            score: { restored, sample in
+                let s = SRProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY, scale: scale)
+                return (s.psnr, s.ssim, nil)
+            }, progress: progress)
         return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "sr",
                                 scale: scale, quality: nil, images: scores)
     }
@@ -178,19 +193,13 @@ extension ModelMethod: DeblockMethod {
 public enum DeblockEvaluation {
     public static func run(method: some DeblockMethod, dataset: URL, quality: Int,
                            progress: (ImageScore) -> Void = { _ in }) throws -> EvaluationResult {
-        let files = try ImageFolder.list(dataset)
-        var scores: [ImageScore] = []
-        for file in files {
-            let sample = try DeblockProtocol.prepare(groundTruth: try ImageIO.read(contentsOf: file), quality: quality)
-            let start = DispatchTime.now().uptimeNanoseconds
-            let restored = try method.restoreY(sample)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let s = DeblockProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY)
-            let score = ImageScore(name: ImageFolder.displayName(file), psnr: s.psnr, ssim: s.ssim, psnrB: s.psnrB,
-                                   seconds: seconds)
-            scores.append(score)
-            progress(score)
-        }
+        let scores = try FolderScoring.run(
+            dataset: dataset, prepare: { try DeblockProtocol.prepare(groundTruth: $0, quality: quality) },
+            restore: { try method.restoreY($0) },
+            score: { restored, sample in
+                let s = DeblockProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY)
+                return (s.psnr, s.ssim, s.psnrB)
+            }, progress: progress)
         return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "deblock",
                                 scale: nil, quality: quality, images: scores)
     }
