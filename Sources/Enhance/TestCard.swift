@@ -45,7 +45,7 @@ public enum TestCard {
         // Left block: zone plate (concentric rings of rising frequency).
         if u < 0.34 && v < 0.72 {
             let cx = (u - 0.17) * aspect, cy = v - 0.45
-            let r2 = (cx * cx + cy * cy) * 900
+            let r2 = (cx * cx + cy * cy) * 260
             let g = 0.5 + 0.5 * cos(r2)
             return (g, g, g)
         }
@@ -53,7 +53,7 @@ public enum TestCard {
         if u < 0.67 && v < 0.72 {
             let cx = (u - 0.34) * aspect, cy = v - 0.72
             let angle = atan2(-cy, cx)
-            let stripes = sin(angle * 48) > 0
+            let stripes = sin(angle * 28) > 0
             let dist = (cx * cx + cy * cy).squareRoot()
             if dist < 0.08 { return (0.9, 0.2, 0.1) }
             return stripes ? (0.05, 0.05, 0.1) : (0.95, 0.95, 0.9)
@@ -62,7 +62,7 @@ public enum TestCard {
         if v < 0.72 {
             let lu = (u - 0.67) / 0.33, lv = (v - 0.18) / 0.54
             let band = Int(lv * 3)
-            let cells = [6.0, 12.0, 24.0][min(band, 2)]
+            let cells = [4.0, 6.0, 10.0][min(band, 2)]
             let on = (Int(lu * cells) + Int(lv * cells * 3)) % 2 == 0
             return on ? (0.1, 0.25, 0.6) : (0.95, 0.85, 0.3)
         }

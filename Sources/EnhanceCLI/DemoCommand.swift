@@ -19,7 +19,7 @@ struct DemoCommand: ParsableCommand {
     func run() throws {
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let original = TestCard.make(width: 384, height: 264).modcropped(scale)
+        let original = TestCard.make(width: 480, height: 336).modcropped(scale)
         // What a user would have: the card shrunk by exact bicubic, stored as an 8-bit file.
         let low = original.resized(scale: 1 / Double(scale), method: .bicubic).quantized8()
         let bicubic = low.resized(scale: Double(scale), method: .bicubic).quantized8()
