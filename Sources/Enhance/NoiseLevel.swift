@@ -1,3 +1,4 @@
+import EnhanceNN
 import EnhanceImage
 
 /// waifu2x-style noise-reduction levels, mapped onto AR-CNN models trained at one JPEG quality each.
@@ -37,5 +38,60 @@ public enum NoiseLevel: Sendable, Equatable {
     public static func automatic(fileBytes: [UInt8]) -> Int? {
         guard ImageFormat.sniff(fileBytes) == .jpeg, let q = JPEGInfo.estimatedQuality(fileBytes) else { return nil }
         return level(forQuality: q)
+    }
+}
+
+import EnhanceModels
+
+extension NoiseLevel {
+    /// Model families tried for a level, best first.
+    public static let families = ["arcnn", "fast-arcnn"]
+
+    /// The shipped denoising model of a level (`arcnn-q20` for level 2, else `fast-arcnn-q20`).
+    public static func model(level: Int) throws -> Model {
+        guard let quality = trainingQuality[level] else {
+            throw ModelError("noise level \(level) does not exist; use 0, 1, 2 or 3")
+        }
+        let available = ModelCatalog.files()
+        for family in families where available["\(family)-q\(quality)"] != nil {
+            return try ModelCatalog.load("\(family)-q\(quality)")
+        }
+        throw ModelError("noise level \(level) needs a deblocking model for JPEG quality \(quality) (arcnn-q\(quality)), which is not shipped yet")
+    }
+}
+
+/// Removes JPEG artifacts from the luma (BT.601 Y) with a deblocking model; chroma and alpha
+/// are kept as they are (the models are trained on Y, as AR-CNN). A `Sendable` value.
+public struct Denoiser: Sendable {
+    public let model: Model
+    public let tile: Int?
+    public let context: ComputeContext
+
+    public init(model: Model, tile: Int? = nil, context: ComputeContext = .default) {
+        precondition(model.info.task == .deblocking, "Denoiser: \(model.info.name) is not a deblocking model")
+        self.model = model; self.tile = tile; self.context = context
+    }
+
+    public func denoise(_ image: Image) -> Image {
+        let isColour = image.colorModel == .rgb || image.colorModel == .rgba
+        let source = isColour ? image.toYCbCr() : image
+        let y = source.plane(0)
+        let inference = PlaneInference(model: model, context: context)
+        let restored = inference.run(y.pixels, width: y.width, height: y.height, tile: tile ?? 512)
+        var out = source
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            for i in 0..<restored.count { dst[i] = min(max(restored[i], 0), 1) }
+        }
+        if isColour {
+            var rgb = out.toRGB()
+            if image.colorModel == .rgba {
+                rgb = Image(width: rgb.width, height: rgb.height, colorModel: .rgba,
+                            pixels: rgb.pixels + image.plane(3).pixels)
+            }
+            rgb.sourceBitDepth = image.sourceBitDepth
+            rgb.iccProfile = image.iccProfile
+            return rgb
+        }
+        return out
     }
 }

@@ -6,7 +6,7 @@ public struct EnhanceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "enhance",
         abstract: "Sharper, cleaner images with small convolutional networks (SRCNN, FSRCNN, AR-CNN) on the CPU.",
-        subcommands: [UpscaleCommand.self, EvalCommand.self, TrainCommand.self, ModelsCommand.self, BenchCommand.self, DemoCommand.self, ForwardCommand.self],
+        subcommands: [UpscaleCommand.self, EvalCommand.self, TrainCommand.self, ModelsCommand.self, BenchCommand.self, DemoCommand.self, DenoiseCommand.self, ForwardCommand.self],
         defaultSubcommand: UpscaleCommand.self
     )
 

@@ -13,8 +13,9 @@ import Foundation
 ///   The input is a raw little-endian float32 plane, row-major `H × W`, *already*
 ///   context-padded (``Architecture/contextPadding`` pixels each side); it goes through
 ///   `model.network.forward` unchanged (valid convolutions, no cropping). One warm-up pass,
-///   then `--repeat` timed passes. Stdout: JSON `{"ms", "repeats", "shape", "threads"}` with
-///   the best time in milliseconds and the NCHW output shape; `--output` receives the raw
+///   then `--repeat` timed passes. Stdout: JSON `{"ms", "repeats", "shape", "threads",
+///   "context_padding", "output_offset", "network_scale"}` with the best time in milliseconds,
+///   the NCHW output shape and the model's geometry; `--output` receives the raw
 ///   uncropped output (little-endian float32, row-major `shape[2] × shape[3]`).
 /// - **Random model**: `--random-model ARCH --scale S [--seed N] --write FILE` writes a model
 ///   of that architecture whose every parameter is drawn at unit gain (He-normal weights,
@@ -54,6 +55,10 @@ struct ForwardCommand: ParsableCommand {
         /// NCHW output shape.
         var shape: [Int]
         var threads: Int
+        /// The model's geometry, for callers that pad and crop (``Architecture``).
+        var context_padding: Int
+        var output_offset: Int
+        var network_scale: Int
     }
 
     func validate() throws {
@@ -96,7 +101,10 @@ struct ForwardCommand: ParsableCommand {
                 throw ValidationError("\(output): cannot write output (\(error.localizedDescription))")
             }
         }
-        print(try jsonString(Report(ms: best, repeats: repeats, shape: y.shape, threads: context.threads)))
+        let arch = model.info.architecture
+        print(try jsonString(Report(ms: best, repeats: repeats, shape: y.shape, threads: context.threads,
+                                    context_padding: arch.contextPadding, output_offset: arch.outputOffset,
+                                    network_scale: arch.networkScale)))
     }
 
     /// Reads `count` little-endian float32 samples from `path`; the file must hold exactly that many.

@@ -10,13 +10,13 @@ import Glibc
 import Darwin
 #endif
 
-/// `--noise`: the JPEG/noise reduction level applied before upscaling.
-enum NoiseLevel: Equatable, ExpressibleByArgument {
+/// `--noise`: the JPEG/noise reduction level applied before upscaling (see `NoiseLevel`).
+enum NoiseOption: Equatable, ExpressibleByArgument {
     /// `-1`: no denoising.
     case none
     /// `0...3`: a fixed strength.
     case level(Int)
-    /// `auto`: estimated from the file (JPEG quality).
+    /// `auto`: estimated from the file (JPEG quality); nothing for other formats.
     case auto
 
     init?(argument: String) {
@@ -28,16 +28,30 @@ enum NoiseLevel: Equatable, ExpressibleByArgument {
         }
     }
 
-    /// Denoising model name for a level; throws while no AR-CNN model is shipped.
-    /// (The next step plugs shipped `arcnn-*` models in here.)
+    /// Fails early when a fixed level's model is not shipped.
     func requireModel() throws {
-        switch self {
-        case .none: return
-        case .level(let l):
-            throw ValidationError("--noise \(l): no denoising model is shipped yet; only --noise -1 (no denoising) is available")
-        case .auto:
-            throw ValidationError("--noise auto: no denoising model is shipped yet; only --noise -1 (no denoising) is available")
+        if case .level(let l) = self {
+            do { _ = try NoiseLevel.model(level: l) } catch let error as ModelError {
+                throw ValidationError("--noise \(l): \(error.message)")
+            }
         }
+    }
+
+    /// The denoising model for one input file, nil for none.
+    func model(for file: URL, cache: inout [Int: Model]) throws -> Model? {
+        let level: Int
+        switch self {
+        case .none: return nil
+        case .level(let l): level = l
+        case .auto:
+            guard let data = FileManager.default.contents(atPath: file.path),
+                  let l = NoiseLevel.automatic(fileBytes: Array(data)) else { return nil }
+            level = l
+        }
+        if let m = cache[level] { return m }
+        let m = try NoiseLevel.model(level: level)
+        cache[level] = m
+        return m
     }
 }
 
@@ -97,7 +111,7 @@ struct UpscaleCommand: ParsableCommand {
     var height: Int?
 
     @Option(name: .long, parsing: .unconditional, help: "Noise reduction: -1 (none), 0...3 or auto.")
-    var noise: NoiseLevel = .none
+    var noise: NoiseOption = .none
 
     @Option(help: "Model style: photo or art.")
     var style: UpscaleStyle = .photo
@@ -192,6 +206,7 @@ struct UpscaleCommand: ParsableCommand {
         var claimed: [String: String] = [:]
         let inputPaths = Set(jobs.map { canonicalPath($0.input) })
         var modelCache: [String: Model] = [:]
+        var noiseModels: [Int: Model] = [:]
         for (index, job) in jobs.enumerated() {
             let start = DispatchTime.now().uptimeNanoseconds
             func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -208,7 +223,11 @@ struct UpscaleCommand: ParsableCommand {
                     continue
                 }
                 reporter.startFile(index: index, name: job.input.lastPathComponent)
-                let image = try ImageIO.read(contentsOf: job.input)
+                var image = try ImageIO.read(contentsOf: job.input)
+                if let denoiser = try noise.model(for: job.input, cache: &noiseModels) {
+                    result.denoiser = denoiser.info.name
+                    image = Denoiser(model: denoiser, context: context).denoise(image)
+                }
                 let ratio = target.ratio(width: image.width, height: image.height)
                 let chosen = try explicitModel ?? defaultModel(ratio: ratio, cache: &modelCache)
                 result.model = chosen?.info.name ?? "bicubic"
@@ -402,8 +421,10 @@ struct FileResult: Encodable {
     var seconds: Double
     var error: String?
     var model: String?
+    /// Deblocking model applied before upscaling (`--noise`), if any.
+    var denoiser: String?
 
-    enum CodingKeys: String, CodingKey { case input, output, status, seconds, error, model }
+    enum CodingKeys: String, CodingKey { case input, output, status, seconds, error, model, denoiser }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -413,6 +434,7 @@ struct FileResult: Encodable {
         try c.encode((seconds * 1000).rounded() / 1000, forKey: .seconds)
         try c.encode(error, forKey: .error)
         try c.encode(model, forKey: .model)
+        try c.encode(denoiser, forKey: .denoiser)
     }
 }
 

@@ -300,8 +300,9 @@ struct UpscaleOptionTests {
         func message(_ args: [String]) -> String {
             do { _ = try EnhanceCommand.parseAsRoot(args); return "" } catch { return EnhanceCommand.message(for: error) }
         }
-        #expect(message(["upscale", "a.png", "--noise", "2"]) == "--noise 2: no denoising model is shipped yet; only --noise -1 (no denoising) is available")
-        #expect(message(["upscale", "a.png", "--noise", "auto"]) == "--noise auto: no denoising model is shipped yet; only --noise -1 (no denoising) is available")
+        #expect(message(["upscale", "a.png", "--noise", "2"]) == "--noise 2: noise level 2 needs a deblocking model for JPEG quality 20 (arcnn-q20), which is not shipped yet")
+        #expect(message(["upscale", "a.png", "--noise", "auto"]) == "")  // resolved per file
+        #expect(message(["upscale", "a.png", "--noise", "7"]).hasPrefix("The value '7' is invalid for '--noise"))
         #expect(message(["upscale", "a.png", "--noise", "-1", "--style", "photo"]) == "")
         #expect(message(["upscale", "a.png", "--style", "art"]) == "--style art: no art-style model is shipped yet; use --style photo")
         #expect(message(["upscale", "a.png", "--scale", "2", "--width", "100"]) == "use either --scale or --width/--height, not both")
