@@ -20,7 +20,7 @@ public enum NoiseLevel: Sendable, Equatable {
     /// Above this estimated quality, `auto` leaves the image alone.
     public static let autoCeiling = 60
 
-    /// Model name of a level (`arcnn-q20` for level 2).
+    /// Conventional model name of a level (`arcnn-q20` for level 2).
     public static func modelName(level: Int, family: String = "arcnn") -> String? {
         trainingQuality[level].map { "\(family)-q\($0)" }
     }
@@ -44,19 +44,15 @@ public enum NoiseLevel: Sendable, Equatable {
 import EnhanceModels
 
 extension NoiseLevel {
-    /// Model families tried for a level, best first.
-    public static let families = ["arcnn", "fast-arcnn"]
-
-    /// The shipped denoising model of a level (`arcnn-q20` for level 2, else `fast-arcnn-q20`).
+    /// The shipped deblocking model of a level (trained at the level's JPEG quality).
     public static func model(level: Int) throws -> Model {
         guard let quality = trainingQuality[level] else {
             throw ModelError("noise level \(level) does not exist; use 0, 1, 2 or 3")
         }
-        let available = ModelCatalog.files()
-        for family in families where available["\(family)-q\(quality)"] != nil {
-            return try ModelCatalog.load("\(family)-q\(quality)")
+        guard let name = ModelCatalog.deblockingModel(quality: quality) else {
+            throw ModelError("noise level \(level) needs a deblocking model for JPEG quality \(quality) (arcnn-q\(quality)), which is not shipped yet")
         }
-        throw ModelError("noise level \(level) needs a deblocking model for JPEG quality \(quality) (arcnn-q\(quality)), which is not shipped yet")
+        return try ModelCatalog.load(name)
     }
 }
 

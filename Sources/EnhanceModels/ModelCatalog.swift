@@ -1,9 +1,12 @@
 import Foundation
 
 /// The models shipped with Enhance (safetensors files under `Weights/` in this module's
-/// resources), plus any folder named by `ENHANCE_MODELS`.
+/// resources), plus any folder named by `ENHANCE_MODELS` (colon-separated, searched first).
+///
+/// Models are known by the metadata inside their files (name, task, scale, JPEG quality,
+/// architecture), never by their file names.
 public enum ModelCatalog {
-    /// Folders searched for `*.safetensors` model files, bundled first.
+    /// Folders searched for `*.safetensors` model files, `ENHANCE_MODELS` first, bundled last.
     public static var searchFolders: [URL] {
         var folders: [URL] = []
         if let env = ProcessInfo.processInfo.environment["ENHANCE_MODELS"], !env.isEmpty {
@@ -15,25 +18,35 @@ public enum ModelCatalog {
         return folders
     }
 
-    /// Model files by name (file name without extension), first found wins.
-    public static func files() -> [String: URL] {
-        var found: [String: URL] = [:]
-        for folder in searchFolders.reversed() {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-            for name in names where name.hasSuffix(".safetensors") {
-                found[String(name.dropLast(".safetensors".count))] = folder.appendingPathComponent(name)
-            }
-        }
-        return found
+    /// One readable model file.
+    public struct Entry: Sendable {
+        public var url: URL
+        public var info: ModelInfo
     }
 
-    /// All available models, sorted by name (unreadable files are skipped and reported in `problems`).
-    public static func all() -> (models: [ModelInfo], problems: [String]) {
-        var infos: [ModelInfo] = [], problems: [String] = []
-        for (_, url) in files().sorted(by: { $0.key < $1.key }) {
-            do { infos.append(try Model.read(contentsOf: url).info) } catch { problems.append("\(error)") }
+    /// Every readable model, by name (the first folder that has a name wins), and the files
+    /// that could not be read, with the reason.
+    public static func scan() -> (entries: [Entry], problems: [String]) {
+        var entries: [Entry] = [], problems: [String] = [], seen = Set<String>()
+        for folder in searchFolders {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
+            for name in names where name.hasSuffix(".safetensors") {
+                let url = folder.appendingPathComponent(name)
+                do {
+                    let info = try Model.read(contentsOf: url).info
+                    if seen.insert(info.name).inserted { entries.append(Entry(url: url, info: info)) }
+                } catch {
+                    problems.append("\(error)")
+                }
+            }
         }
-        return (infos, problems)
+        return (entries.sorted { $0.info.name < $1.info.name }, problems)
+    }
+
+    /// All available models, sorted by name, and the unreadable files.
+    public static func all() -> (models: [ModelInfo], problems: [String]) {
+        let s = scan()
+        return (s.entries.map(\.info), s.problems)
     }
 
     /// Loads a model by name (`srcnn-9-5-5-x3`) or by path to a `.safetensors` file.
@@ -41,23 +54,43 @@ public enum ModelCatalog {
         if nameOrPath.hasSuffix(".safetensors") || nameOrPath.contains("/") {
             return try Model.read(contentsOf: URL(fileURLWithPath: nameOrPath))
         }
-        let available = files()
-        guard let url = available[nameOrPath] else {
-            let names = available.keys.sorted()
+        let entries = scan().entries
+        guard let entry = entries.first(where: { $0.info.name == nameOrPath }) else {
+            let names = entries.map(\.info.name)
             throw ModelError("unknown model '\(nameOrPath)'; available: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         }
-        return try Model.read(contentsOf: url)
+        return try Model.read(contentsOf: entry.url)
     }
 
-    /// Preferred super-resolution model family, best first; the first one shipped for a scale is the default.
+    /// Super-resolution architecture families, best first: the first one shipped for a scale is the default.
     public static let preferredFamilies = ["enhance-net", "fsrcnn", "srcnn-9-5-5", "srcnn-9-3-5", "srcnn-9-1-5"]
 
-    /// Default model name for a scale, nil when none is shipped (bicubic then).
+    /// Deblocking families, best first.
+    public static let preferredDeblockingFamilies = ["arcnn", "fast-arcnn"]
+
+    /// Rank of a family name in a preference list (unknown families last).
+    static func rank(_ family: String, in list: [String]) -> Int {
+        list.firstIndex { family == $0 || family.hasPrefix($0 + "-") } ?? list.count
+    }
+
+    /// Default super-resolution model name for a scale, nil when none is shipped (bicubic then):
+    /// the preferred family, then the best validation PSNR.
     public static func defaultModel(scale: Int) -> String? {
-        let available = files()
-        for family in preferredFamilies where available["\(family)-x\(scale)"] != nil {
-            return "\(family)-x\(scale)"
-        }
-        return nil
+        scan().entries
+            .filter { $0.info.task == .superResolution && $0.info.scale == scale }
+            .min { a, b in
+                let ra = rank(a.info.architecture.familyName, in: preferredFamilies)
+                let rb = rank(b.info.architecture.familyName, in: preferredFamilies)
+                if ra != rb { return ra < rb }
+                return (a.info.training?.validationPSNR ?? 0) > (b.info.training?.validationPSNR ?? 0)
+            }?.info.name
+    }
+
+    /// The deblocking model trained for a JPEG quality, nil when none is shipped.
+    public static func deblockingModel(quality: Int) -> String? {
+        scan().entries
+            .filter { $0.info.task == .deblocking && $0.info.jpegQuality == quality }
+            .min { rank($0.info.architecture.familyName, in: preferredDeblockingFamilies)
+                < rank($1.info.architecture.familyName, in: preferredDeblockingFamilies) }?.info.name
     }
 }
