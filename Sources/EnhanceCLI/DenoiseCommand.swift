@@ -44,7 +44,7 @@ struct DenoiseCommand: ParsableCommand {
     }
 
     func run() throws {
-        var upscale = try UpscaleCommand.parse(upscaleArguments)
+        let upscale = try UpscaleCommand.parse(upscaleArguments)
         try upscale.validate()
         try upscale.run()
     }
