@@ -33,7 +33,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("patch"), help: "Sub-image side in input pixels (SRCNN: 33).") var patchSize: Int?
     @Option(name: .customLong("stride"), help: "Sub-image stride (SRCNN: 14).") var patchStride: Int?
     @Flag(name: .customLong("no-augment"), help: "No down-scaling, flips or rotations.") var noAugment = false
-    @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning).") var initFrom: String?
+    @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning, transfer).") var initFrom: String?
+    @Option(name: .customLong("init-map"), help: "With --init: fill layer DST from the base model's layer SRC (DST=SRC, repeatable).") var initMap: [String] = []
     @Option(name: .shortAndLong, help: "Output folder.") var output: String?
     @Option(help: "Progress line every N steps.") var logEvery: Int?
     @Option(help: "Validate every N steps.") var validateEvery: Int?
@@ -78,6 +79,11 @@ struct TrainCommand: ParsableCommand {
         if let patchStride { c.patchStride = patchStride }
         if noAugment { c.augment = false }
         if let initFrom { c.initFrom = initFrom }
+        for entry in initMap {
+            let parts = entry.split(separator: "=")
+            guard parts.count == 2 else { throw ValidationError("--init-map expects DST=SRC, got '\(entry)'") }
+            c.initMap[String(parts[0])] = String(parts[1])
+        }
         if let output { c.outputFolder = output }
         if let logEvery { c.logEvery = logEvery }
         if let validateEvery { c.validateEvery = validateEvery }

@@ -73,13 +73,7 @@ public final class Trainer {
         guard let arch = Architecture(familyName: config.model, scale: config.scale) else {
             throw TrainingError("unknown model '\(config.model)'; known: \(Architecture.familyNames.joined(separator: ", "))")
         }
-        let task = Trainer.task(of: arch)
-        if task == .deblocking && config.quality == nil {
-            throw TrainingError("model '\(config.model)' removes JPEG artifacts: give the JPEG quality to train for (--quality)")
-        }
-        if task == .superResolution && config.quality != nil {
-            throw TrainingError("model '\(config.model)' is a super-resolution model: --quality applies to arcnn only")
-        }
+        try Trainer.checkTask(arch, config: config)
         architecture = arch
         context = ComputeContext(threads: max(1, config.threads))
         let geometry = Trainer.patchGeometry(config, architecture: arch)
@@ -109,14 +103,10 @@ public final class Trainer {
         network = arch.makeNetwork(seed: config.seed)
         if let initFrom = config.initFrom {
             let base = try Model.read(contentsOf: URL(fileURLWithPath: initFrom))
-            // Fine-tuning across scales: copy every tensor whose name and shape match.
-            var params = network.parameters
-            let names = network.parameterNames
-            let baseParams = Dictionary(uniqueKeysWithValues: zip(base.network.parameterNames, base.network.parameters))
-            for (i, name) in names.enumerated() {
-                if let t = baseParams[name], t.shape == params[i].shape { params[i] = t }
+            let copied = Trainer.initialize(&network, from: base.network, map: config.initMap)
+            if copied.isEmpty {
+                throw TrainingError("\(initFrom): no tensor of \(base.info.name) matches \(config.model) by name and shape (see --init-map)")
             }
-            network.parameters = params
         }
         optimizer = try Trainer.makeOptimizer(config)
     }
@@ -131,12 +121,44 @@ public final class Trainer {
     /// Current parameters, named as in weight files.
     public var namedParameters: [(name: String, tensor: Tensor)] { network.namedParameters }
 
-    static func task(of arch: Architecture) -> ModelTask {
+    /// Deblocking when a JPEG quality is given (AR-CNN, Fast AR-CNN, or a 3-layer SRCNN-shaped
+    /// network for the shallow-to-deep transfer), super-resolution otherwise.
+    var task: ModelTask { config.quality == nil ? .superResolution : .deblocking }
+
+    static func checkTask(_ arch: Architecture, config: TrainingConfig) throws {
         switch arch {
-        case .arcnn, .fastArcnn: return .deblocking
-        default: break
+        case .arcnn, .fastArcnn:
+            if config.quality == nil {
+                throw TrainingError("model '\(config.model)' removes JPEG artifacts: give the JPEG quality to train for (--quality)")
+            }
+        case .fsrcnn, .enhanceNet:
+            if config.quality != nil {
+                throw TrainingError("model '\(config.model)' is a super-resolution model: --quality applies to arcnn, fast-arcnn and srcnn-shaped models")
+            }
+        case .srcnn:
+            break
         }
-        return .superResolution
+    }
+
+    /// Copies parameters from `base` into `network`: each parameter takes the base tensor of the
+    /// same name, or of the name with a `map` prefix substituted (`["6": "4"]`: "6.weight" from
+    /// "4.weight"), when the shapes agree. Returns the names that were copied.
+    public static func initialize(_ network: inout Sequential, from base: Sequential, map: [String: String]) -> [String] {
+        let baseParams = Dictionary(uniqueKeysWithValues: base.namedParameters.map { ($0.name, $0.tensor) })
+        var params = network.parameters
+        var copied: [String] = []
+        for (i, name) in network.parameterNames.enumerated() {
+            var source = name
+            if let dot = name.firstIndex(of: "."), let mapped = map[String(name[..<dot])] {
+                source = mapped + name[dot...]
+            }
+            if let t = baseParams[source], t.shape == params[i].shape {
+                params[i] = t
+                copied.append(name)
+            }
+        }
+        network.parameters = params
+        return copied
     }
 
     static func parseLoss(_ s: String) throws -> Loss {
@@ -186,7 +208,7 @@ public final class Trainer {
             validationSet: config.validationFolder.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "",
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? ""))
-        let info = ModelInfo(name: config.modelName, task: Trainer.task(of: architecture), architecture: architecture,
+        let info = ModelInfo(name: config.modelName, task: task, architecture: architecture,
                              scale: config.degradation.scale, jpegQuality: config.quality, training: record)
         return Model(info: info, network: network)
     }

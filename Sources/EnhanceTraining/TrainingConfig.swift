@@ -35,6 +35,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var augment: Bool = true
     /// Initialise from this model file (fine-tuning); nil trains from scratch.
     public var initFrom: String?
+    /// With `initFrom`: parameter-prefix renames, destination to source (`"6": "4"` fills layer 6
+    /// from the base model's layer 4, e.g. the reconstruction layer when going shallow to deep).
+    public var initMap: [String: String] = [:]
     public var outputFolder: String = "runs/train"
     public var logEvery: Int = 100
     public var validateEvery: Int = 1000

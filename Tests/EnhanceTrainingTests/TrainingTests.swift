@@ -183,3 +183,48 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(error?.message.hasPrefix("\(checkpoint.path): corrupt checkpoint") == true)
     }
 }
+
+@Suite struct TransferTests {
+    /// Shallow to deep (AR-CNN): the 4-layer 9-7-1-5 network takes the 3-layer 9-7-5 network's
+    /// first two layers (same names and shapes); its 16→1 reconstruction cannot take the 32→1 one.
+    @Test func shallowToDeepCopiesMatchingLayers() {
+        let shallow = Architecture(familyName: "srcnn-9-7-5", scale: 1)!.makeNetwork(seed: 1)
+        var deep = Architecture(familyName: "arcnn", scale: 1)!.makeNetwork(seed: 2)
+        let fresh = Dictionary(uniqueKeysWithValues: deep.namedParameters.map { ($0.name, $0.tensor) })
+        #expect(Trainer.initialize(&deep, from: shallow, map: [:]) == ["0.weight", "0.bias", "2.weight", "2.bias"])
+        let after = Dictionary(uniqueKeysWithValues: deep.namedParameters.map { ($0.name, $0.tensor) })
+        let base = Dictionary(uniqueKeysWithValues: shallow.namedParameters.map { ($0.name, $0.tensor) })
+        #expect(after["0.weight"] == base["0.weight"] && after["2.bias"] == base["2.bias"])
+        #expect(after["4.weight"] == fresh["4.weight"] && after["6.weight"] == fresh["6.weight"])
+    }
+
+    /// A prefix map renames layers: a 9-7-1-5 net with a 32-channel third layer takes the shallow
+    /// net's reconstruction layer (4) as its own (6).
+    @Test func initMapRenamesLayers() {
+        let shallow = Architecture(familyName: "srcnn-9-7-5", scale: 1)!.makeNetwork(seed: 1)
+        var deep = Architecture.arcnn(f1: 9, f2: 7, f3: 1, f4: 5, n1: 64, n2: 32, n3: 32).makeNetwork(seed: 2)
+        let copied = Trainer.initialize(&deep, from: shallow, map: ["6": "4"])
+        #expect(copied == ["0.weight", "0.bias", "2.weight", "2.bias", "6.weight", "6.bias"])
+        let after = Dictionary(uniqueKeysWithValues: deep.namedParameters.map { ($0.name, $0.tensor) })
+        #expect(after["6.weight"] == shallow.namedParameters.first { $0.name == "4.weight" }?.tensor)
+    }
+
+    @Test func deblockingRunsNeedAQuality() throws {
+        var c = TrainingConfig()
+        c.model = "arcnn"
+        c.scale = 1
+        let set = try TrainingSet(groundTruthY: [syntheticY(width: 40, height: 40, seed: 1)], degradation: .jpeg(quality: 20),
+                                  geometry: PatchGeometry(upscaledInput: true, inputSize: 32, stride: 8, radius: 9, networkScale: 1))
+        #expect(throws: TrainingError("model 'arcnn' removes JPEG artifacts: give the JPEG quality to train for (--quality)")) {
+            _ = try Trainer(config: c, dataset: set, validation: [])
+        }
+        c.quality = 20
+        let trainer = try Trainer(config: c, dataset: set, validation: [])
+        #expect(trainer.currentModel(validationPSNR: 0).info.task == .deblocking)
+        #expect(trainer.currentModel(validationPSNR: 0).info.jpegQuality == 20)
+        #expect(trainer.config.modelName == "arcnn-q20")
+        // The JPEG pairs: label = 8-bit Y, input = that Y through a quality-20 JPEG.
+        #expect(set.pairs[0].input != set.pairs[0].label)
+        #expect(set.patchCount == 2 * 2)
+    }
+}
