@@ -122,10 +122,17 @@ public enum ConvKernels {
     /// flipped, transposed sub-kernel `w[co, ci, py + s·j, px + s·i]`, band by band
     /// (each band of dy is zero-padded into O(band) scratch). With `inChannels == 1` this is
     /// also the fast forward of a transposed convolution (deconvolution) to one channel.
+    /// Strided geometries on images of more than ~55x55 low-resolution positions take the sub-pixel
+    /// wide path instead (SubPixel.swift: all s² phases of a band at once); small images, the
+    /// sgemm sub-pixel path (TapGEMM.swift).
     public static func backwardInput(_ g: ConvGeometry, batch: Int, outputGradient: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                      inputGradient: UnsafeMutablePointer<Float>, threads: Int) {
         precondition(batch >= 0, "ConvKernels.backwardInput: negative batch \(batch)")
         if batch == 0 { return }
+        if subPixelWide(g) {
+            subPixelBackwardInput(g, batch: batch, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient, threads: threads)
+            return
+        }
         if gemmBackwardInput(g) {
             gemmBackwardInput(g, batch: batch, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient, threads: threads)
             return

@@ -278,11 +278,17 @@ func singleChannel(_ band: WideBand, co: Int, weights w: PackedWeights, taps: Un
 }
 
 @inline(__always) func storeWide(_ v: SIMD8<Float>, _ band: WideBand, _ co: Int, _ p: Int) {
-    let r = p / band.rowStride, c = p - r * band.rowStride
+    var r = p / band.rowStride, c = p - r * band.rowStride
     if c + 8 <= band.cols && band.outColStride == 1 {
         store8(v, band.out + co * band.outChanStride + r * band.outRowStride + c)
     } else {
-        for j in 0..<8 { storeScalar(v[j], band, co, p + j) }
+        // Straddles a row end (or strided output): element by element, one division per vector.
+        let base = band.out + co * band.outChanStride
+        for j in 0..<8 {
+            if c < band.cols && r < band.rows { base[r * band.outRowStride + c * band.outColStride] = v[j] }
+            c += 1
+            if c == band.rowStride { c = 0; r += 1 }
+        }
     }
 }
 
