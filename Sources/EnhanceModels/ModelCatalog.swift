@@ -26,9 +26,9 @@ public enum ModelCatalog {
 
     /// Every readable model, by name (the first folder that has a name wins), and the files
     /// that could not be read, with the reason.
-    public static func scan() -> (entries: [Entry], problems: [String]) {
+    public static func scan(folders: [URL] = searchFolders) -> (entries: [Entry], problems: [String]) {
         var entries: [Entry] = [], problems: [String] = [], seen = Set<String>()
-        for folder in searchFolders {
+        for folder in folders {
             let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted()
             for name in names where name.hasSuffix(".safetensors") {
                 let url = folder.appendingPathComponent(name)
@@ -50,11 +50,11 @@ public enum ModelCatalog {
     }
 
     /// Loads a model by name (`srcnn-9-5-5-x3`) or by path to a `.safetensors` file.
-    public static func load(_ nameOrPath: String) throws -> Model {
+    public static func load(_ nameOrPath: String, folders: [URL] = searchFolders) throws -> Model {
         if nameOrPath.hasSuffix(".safetensors") || nameOrPath.contains("/") {
             return try Model.read(contentsOf: URL(fileURLWithPath: nameOrPath))
         }
-        let entries = scan().entries
+        let entries = scan(folders: folders).entries
         guard let entry = entries.first(where: { $0.info.name == nameOrPath }) else {
             let names = entries.map(\.info.name)
             throw ModelError("unknown model '\(nameOrPath)'; available: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
@@ -75,8 +75,8 @@ public enum ModelCatalog {
 
     /// Default super-resolution model name for a scale, nil when none is shipped (bicubic then):
     /// the preferred family, then the best validation PSNR.
-    public static func defaultModel(scale: Int) -> String? {
-        scan().entries
+    public static func defaultModel(scale: Int, folders: [URL] = searchFolders) -> String? {
+        scan(folders: folders).entries
             .filter { $0.info.task == .superResolution && $0.info.scale == scale }
             .min { a, b in
                 let ra = rank(a.info.architecture.familyName, in: preferredFamilies)
@@ -87,8 +87,8 @@ public enum ModelCatalog {
     }
 
     /// The deblocking model trained for a JPEG quality, nil when none is shipped.
-    public static func deblockingModel(quality: Int) -> String? {
-        scan().entries
+    public static func deblockingModel(quality: Int, folders: [URL] = searchFolders) -> String? {
+        scan(folders: folders).entries
             .filter { $0.info.task == .deblocking && $0.info.jpegQuality == quality }
             .min { rank($0.info.architecture.familyName, in: preferredDeblockingFamilies)
                 < rank($1.info.architecture.familyName, in: preferredDeblockingFamilies) }?.info.name

@@ -1,0 +1,37 @@
+import Enhance
+import EnhanceModels
+import EnhanceNN
+import Foundation
+import Testing
+
+@Suite struct ModelCatalogTests {
+    static func write(_ arch: Architecture, name: String, scale: Int, psnr: Double, file: String, to folder: URL) throws {
+        let record = TrainingRecord(command: "test", data: "none", steps: 1, backprops: 1, wallSeconds: 0,
+                                    validationPSNR: psnr, validationSet: "Set5")
+        let model = Model(info: ModelInfo(name: name, task: .superResolution, architecture: arch, scale: scale, training: record),
+                          network: arch.makeNetwork(seed: 1))
+        try model.write(to: folder.appendingPathComponent(file))
+    }
+
+    @Test func modelsAreKnownByTheirMetadataNotFileNames() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let srcnn = Architecture(familyName: "srcnn-9-1-5", scale: 3)!
+        try Self.write(srcnn, name: "srcnn-9-1-5-x3", scale: 3, psnr: 32.1, file: "whatever.safetensors", to: folder)
+        try Self.write(.fsrcnn(d: 8, s: 4, m: 1, scale: 3), name: "fsrcnn-x3", scale: 3, psnr: 31.0, file: "a.safetensors", to: folder)
+        try Self.write(srcnn, name: "srcnn-9-1-5-x2", scale: 2, psnr: 36.0, file: "srcnn-9-1-5-x3.safetensors", to: folder)
+        try Data("not a model".utf8).write(to: folder.appendingPathComponent("broken.safetensors"))
+        let folders = [folder]
+        let (entries, problems) = ModelCatalog.scan(folders: folders)
+        let names = entries.map(\.info.name)
+        #expect(names == ["fsrcnn-x3", "srcnn-9-1-5-x2", "srcnn-9-1-5-x3"])
+        #expect(problems.count == 1 && problems[0].hasPrefix(folder.appendingPathComponent("broken.safetensors").path))
+        // The file named srcnn-9-1-5-x3 holds the x2 model: the name inside counts.
+        #expect(try ModelCatalog.load("srcnn-9-1-5-x2", folders: folders).info.scale == 2)
+        #expect(try ModelCatalog.load("srcnn-9-1-5-x3", folders: folders).info.scale == 3)
+        // FSRCNN is preferred over SRCNN for x3 even with a lower validation PSNR.
+        #expect(ModelCatalog.defaultModel(scale: 3, folders: folders) == "fsrcnn-x3")
+        #expect(ModelCatalog.defaultModel(scale: 2, folders: folders) == "srcnn-9-1-5-x2")
+    }
+}
