@@ -46,6 +46,8 @@ struct TrainCommand: ParsableCommand {
         if let config {
             do {
                 c = try JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))
+            } catch let error as DecodingError {
+                throw ValidationError("\(config): \(TrainCommand.describe(error))")
             } catch {
                 throw ValidationError("\(config): cannot read training config (\(error.localizedDescription))")
             }
@@ -93,6 +95,23 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--batch, --steps, --threads and the --*-every options must be ≥ 1")
         }
         return c
+    }
+
+    /// One line for a config file problem: which setting, and what is wrong with it.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ p: [any CodingKey]) -> String { p.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case .dataCorrupted(let c) where !c.codingPath.isEmpty:
+            return c.debugDescription.hasPrefix("unknown setting") ? c.debugDescription : "setting '\(path(c.codingPath))': \(c.debugDescription)"
+        case .dataCorrupted:
+            return "not valid JSON"
+        case .typeMismatch(let type, let c), .valueNotFound(let type, let c):
+            return "setting '\(path(c.codingPath))' must be \(type == String.self ? "a string" : "of type \(type)")"
+        case .keyNotFound(let key, _):
+            return "missing setting '\(key.stringValue)'"
+        @unknown default:
+            return "cannot read training config"
+        }
     }
 
     func run() throws {

@@ -45,6 +45,53 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case model, name, scale, quality, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, outputFolder, logEvery, validateEvery, checkpointEvery
+    }
+
+    /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
+    public init(from decoder: any Decoder) throws {
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        let any = try decoder.container(keyedBy: AnyKey.self)
+        if let unknown = any.allKeys.map(\.stringValue).filter({ !known.contains($0) }).sorted().first {
+            throw DecodingError.dataCorrupted(.init(codingPath: [AnyKey(stringValue: unknown)],
+                                                    debugDescription: "unknown setting '\(unknown)'"))
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let v = try c.decodeIfPresent(type(of: self.model).self, forKey: .model) { self.model = v }
+        if let v = try c.decodeIfPresent(type(of: self.name).self, forKey: .name) { self.name = v }
+        if let v = try c.decodeIfPresent(type(of: self.scale).self, forKey: .scale) { self.scale = v }
+        if let v = try c.decodeIfPresent(type(of: self.quality).self, forKey: .quality) { self.quality = v }
+        if let v = try c.decodeIfPresent(type(of: self.trainFolders).self, forKey: .trainFolders) { self.trainFolders = v }
+        if let v = try c.decodeIfPresent(type(of: self.validationFolder).self, forKey: .validationFolder) { self.validationFolder = v }
+        if let v = try c.decodeIfPresent(type(of: self.optimizer).self, forKey: .optimizer) { self.optimizer = v }
+        if let v = try c.decodeIfPresent(type(of: self.learningRate).self, forKey: .learningRate) { self.learningRate = v }
+        if let v = try c.decodeIfPresent(type(of: self.learningRateMultipliers).self, forKey: .learningRateMultipliers) { self.learningRateMultipliers = v }
+        if let v = try c.decodeIfPresent(type(of: self.momentum).self, forKey: .momentum) { self.momentum = v }
+        if let v = try c.decodeIfPresent(type(of: self.schedule).self, forKey: .schedule) { self.schedule = v }
+        if let v = try c.decodeIfPresent(type(of: self.loss).self, forKey: .loss) { self.loss = v }
+        if let v = try c.decodeIfPresent(type(of: self.batchSize).self, forKey: .batchSize) { self.batchSize = v }
+        if let v = try c.decodeIfPresent(type(of: self.steps).self, forKey: .steps) { self.steps = v }
+        if let v = try c.decodeIfPresent(type(of: self.seed).self, forKey: .seed) { self.seed = v }
+        if let v = try c.decodeIfPresent(type(of: self.threads).self, forKey: .threads) { self.threads = v }
+        if let v = try c.decodeIfPresent(type(of: self.patchSize).self, forKey: .patchSize) { self.patchSize = v }
+        if let v = try c.decodeIfPresent(type(of: self.patchStride).self, forKey: .patchStride) { self.patchStride = v }
+        if let v = try c.decodeIfPresent(type(of: self.augment).self, forKey: .augment) { self.augment = v }
+        if let v = try c.decodeIfPresent(type(of: self.initFrom).self, forKey: .initFrom) { self.initFrom = v }
+        if let v = try c.decodeIfPresent(type(of: self.initMap).self, forKey: .initMap) { self.initMap = v }
+        if let v = try c.decodeIfPresent(type(of: self.outputFolder).self, forKey: .outputFolder) { self.outputFolder = v }
+        if let v = try c.decodeIfPresent(type(of: self.logEvery).self, forKey: .logEvery) { self.logEvery = v }
+        if let v = try c.decodeIfPresent(type(of: self.validateEvery).self, forKey: .validateEvery) { self.validateEvery = v }
+        if let v = try c.decodeIfPresent(type(of: self.checkpointEvery).self, forKey: .checkpointEvery) { self.checkpointEvery = v }
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     /// The model name written into the result.
     public var modelName: String { name ?? (quality.map { "\(model)-q\($0)" } ?? "\(model)-x\(scale)") }
 
