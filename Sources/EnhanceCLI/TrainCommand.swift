@@ -40,6 +40,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validate every N steps.") var validateEvery: Int?
     @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int?
     @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
+    @Flag(help: "Only redraw curve.svg from the output folder's checkpoint.") var redraw = false
 
     func makeConfig() throws -> TrainingConfig {
         var c = TrainingConfig()
@@ -120,6 +121,11 @@ struct TrainCommand: ParsableCommand {
         do {
             printError("loading \(c.trainFolders.count) training folder(s) for \(c.modelName)...")
             let trainer = try Trainer(config: c, command: command)
+            if redraw {
+                try trainer.redrawCurve()
+                printError("wrote \(c.outputFolder)/curve.svg")
+                return
+            }
             printError("\(trainer.dataset.files.count) images, \(trainer.dataset.patchCount) sub-images of \(c.patchSize)x\(c.patchSize), \(trainer.validation.count) validation images")
             try trainer.run(resume: resume) { line in printError(line) }
             printError("done: \(c.outputFolder)/best.safetensors")

@@ -4,17 +4,20 @@ import Foundation
 public enum CurvePlot {
     public static func svg(title: String, xLabel: String, yLabel: String, points: [(Double, Double)],
                            baseline: (String, Double)? = nil, width: Int = 720, height: Int = 440) -> String {
-        let left = 70.0, right = 20.0, top = 40.0, bottom = 50.0
+        let left = 70.0, right = 40.0, top = 40.0, bottom = 50.0
         let pw = Double(width) - left - right, ph = Double(height) - top - bottom
         var ys = points.map(\.1)
         if let b = baseline { ys.append(b.1) }
         let xMax = max(points.map(\.0).max() ?? 1, 1)
         var yMin = ys.min() ?? 0, yMax = ys.max() ?? 1
+        // As the papers' convergence figures: start 1 dB below the baseline, so the untrained
+        // first points do not flatten the curve (they are drawn at the bottom edge).
+        if let b = baseline { yMin = max(yMin, b.1 - 1) }
         if yMax - yMin < 0.1 { yMin -= 0.05; yMax += 0.05 }
         let pad = (yMax - yMin) * 0.05
         yMin -= pad; yMax += pad
         func px(_ x: Double) -> Double { left + x / xMax * pw }
-        func py(_ y: Double) -> Double { top + (1 - (y - yMin) / (yMax - yMin)) * ph }
+        func py(_ y: Double) -> Double { top + (1 - (max(y, yMin) - yMin) / (yMax - yMin)) * ph }
         var s = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(width)" height="\(height)" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
