@@ -122,10 +122,26 @@ public enum Benchmark {
         }
         results.append(inference(name: "fsrcnn-s-x2-256", architecture: .fsrcnn(d: 32, s: 5, m: 1, scale: 2),
                                  outputSize: 512, context: context, repeats: r))
+        results.append(inference(name: "enhance-net-x3-170", architecture: Architecture(familyName: "enhance-net", scale: 3)!,
+                                 outputSize: 510, context: context, repeats: r))
+        results.append(inference(name: "arcnn-512", architecture: Architecture(familyName: "arcnn", scale: 1)!,
+                                 outputSize: 512, context: context, repeats: r))
+        results.append(inference(name: "fast-arcnn-512", architecture: .fastArcnn,
+                                 outputSize: 512, context: context, repeats: r))
         results.append(trainingStep(name: "srcnn-9-5-5-train-step", architecture: Architecture(familyName: "srcnn-9-5-5", scale: 1)!,
                                     context: context, repeats: quick ? 1 : 3))
         results.append(trainingStep(name: "srcnn-9-1-5-train-step", architecture: Architecture(familyName: "srcnn-9-1-5", scale: 1)!,
                                     context: context, repeats: quick ? 1 : 3))
         return results
+    }
+
+    /// Every shipped model on a 512x512 output (seconds per output megapixel).
+    public static func shippedModels(context: ComputeContext, quick: Bool = false) -> [Result] {
+        ModelCatalog.scan().entries.map { entry in
+            let arch = entry.info.architecture
+            let side = 512 / arch.networkScale * arch.networkScale
+            return inference(name: "model:\(entry.info.name)", architecture: arch, outputSize: side,
+                             context: context, repeats: quick ? 1 : 3)
+        }
     }
 }

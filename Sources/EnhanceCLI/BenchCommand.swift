@@ -24,10 +24,12 @@ struct BenchCommand: ParsableCommand {
         let sgemm = Benchmark.sgemmGFLOPs(threads: context.threads, repeats: quick ? 2 : 5)
         if !json { print(String(format: "sgemm (OpenBLAS, %d threads): %.1f GFLOP/s", context.threads, sgemm)) }
         let results = Benchmark.standardSuite(context: context, quick: quick)
+            + Benchmark.shippedModels(context: context, quick: quick)
         if json {
             print(try jsonString(Report(threads: context.threads, sgemm_gflops: sgemm, results: results)))
             return
         }
+        defer { printComparisons(results) }
         for r in results {
             var line = pad(r.name, 26) + pad(String(format: "%.1f ms", r.ms), 12, right: true)
                 + pad(String(format: "%.1f GFLOP/s", r.gflops), 16, right: true)
@@ -38,6 +40,19 @@ struct BenchCommand: ParsableCommand {
                 print("    " + pad(l.name, 52) + pad(String(format: "%.2f ms", l.ms), 11, right: true)
                       + pad(String(format: "%.1f GFLOP/s", l.gflops), 16, right: true)
                       + String(format: "  %.0f%% of sgemm", 100 * l.gflops / sgemm))
+            }
+        }
+    }
+
+    /// The speed ratios the issues ask about, per output megapixel.
+    func printComparisons(_ results: [Benchmark.Result]) {
+        func spm(_ name: String) -> Double? { results.first { $0.name == name }?.secondsPerMegapixel }
+        let pairs = [("fsrcnn-x3-170", "srcnn-9-5-5-512"), ("enhance-net-x3-170", "srcnn-9-5-5-512"),
+                     ("fast-arcnn-512", "arcnn-512")]
+        print("")
+        for (fast, slow) in pairs {
+            if let f = spm(fast), let s = spm(slow) {
+                print(String(format: "%@ is %.1fx faster than %@ per output megapixel", fast, s / f, slow))
             }
         }
     }
