@@ -20,20 +20,21 @@ public struct ComputeContext: Sendable, Equatable {
 }
 
 extension ComputeContext {
-    /// Keeps freed large blocks in the process heap instead of returning them to the kernel
-    /// (glibc: raises `M_MMAP_THRESHOLD` and `M_TRIM_THRESHOLD` to 1 GiB). Feature maps of a
-    /// few tens of MB are otherwise `mmap`ed afresh for every layer and every page faults on
-    /// first touch: measured here, copying a 64x512x512 tensor took ~55 ms with fresh pages and
-    /// ~10 ms with reused ones. Peak memory is unchanged; memory is simply not given back.
+    /// Keeps freed blocks of up to `maxReusedBytes` in the process heap instead of returning them
+    /// to the kernel (glibc: raises `M_MMAP_THRESHOLD` to that size and `M_TRIM_THRESHOLD` to
+    /// 1 GiB). Feature maps of a few tens of MB are otherwise `mmap`ed afresh for every layer and
+    /// every page faults on first touch: measured here, copying a 64x512x512 tensor took ~55 ms
+    /// with fresh pages and ~10 ms with reused ones. Larger blocks (whole decoded images) are
+    /// still mapped and returned when freed, so they do not stay in the resident set.
     /// Call once at program start (process-wide); returns false where unsupported.
     @discardableResult
-    public static func reuseLargeAllocations() -> Bool {
+    public static func reuseLargeAllocations(maxReusedBytes: Int = 80 << 20) -> Bool {
         #if os(Linux)
         typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
         guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "mallopt") else { return false }
         let mallopt = unsafeBitCast(sym, to: MallOpt.self)
         let M_TRIM_THRESHOLD: Int32 = -1, M_MMAP_THRESHOLD: Int32 = -3
-        return mallopt(M_MMAP_THRESHOLD, 1 << 30) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
+        return mallopt(M_MMAP_THRESHOLD, Int32(min(maxReusedBytes, 1 << 30))) == 1 && mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1
         #else
         return false
         #endif

@@ -23,19 +23,42 @@ public enum ImageIO {
     /// Reads and decodes a file; the format comes from its bytes, not its name.
     public static func read(contentsOf url: URL, limits: DecodeLimits = .default) throws -> Image {
         let path = url.path
-        let bytes = try readFile(path)
-        return try decode(bytes, name: path, limits: limits)
+        // The file's bytes are released as soon as the C decoder is done with them, before the
+        // samples are widened to floats: a large image then never holds file, interleaved and
+        // planar copies at once.
+        var decoded = try decodeToC(try readFile(path), name: path, limits: limits)
+        switch decoded {
+        case .image(let image): return image
+        case .c(var raw):
+            defer { cc_image_free(&raw) }
+            return makeImage(raw)
+        }
     }
 
     /// Decodes an image file held in memory; `name` is used in error messages.
     public static func decode(_ bytes: [UInt8], name: String, limits: DecodeLimits = .default) throws -> Image {
+        switch try decodeToC(bytes, name: name, limits: limits) {
+        case .image(let image): return image
+        case .c(var raw):
+            defer { cc_image_free(&raw) }
+            return makeImage(raw)
+        }
+    }
+
+    /// A decoded image: finished (BMP, decoded in Swift), or still in the C decoder's buffer.
+    private enum Decoded {
+        case image(Image)
+        case c(cc_image)
+    }
+
+    private static func decodeToC(_ bytes: [UInt8], name: String, limits: DecodeLimits) throws -> Decoded {
         if bytes.isEmpty { throw ImageIOError(path: name, reason: "empty file") }
         guard let format = ImageFormat.sniff(bytes) else { throw ImageIOError(path: name, reason: unsupportedReason) }
         switch format {
-        case .bmp: return try BMPCodec.decode(bytes, name: name, limits: limits)
-        case .png: return try decodeWithC(bytes, name: name, limits: limits, cc_png_decode)
-        case .jpeg: return try decodeWithC(bytes, name: name, limits: limits, cc_jpeg_decode)
-        case .webp: return try decodeWithC(bytes, name: name, limits: limits, cc_webp_decode)
+        case .bmp: return .image(try BMPCodec.decode(bytes, name: name, limits: limits))
+        case .png: return .c(try decodeWithC(bytes, name: name, limits: limits, cc_png_decode))
+        case .jpeg: return .c(try decodeWithC(bytes, name: name, limits: limits, cc_jpeg_decode))
+        case .webp: return .c(try decodeWithC(bytes, name: name, limits: limits, cc_webp_decode))
         }
     }
 
@@ -191,15 +214,26 @@ public enum ImageIO {
     private typealias CDecoder = (UnsafePointer<UInt8>?, Int, Int64, UnsafeMutablePointer<cc_image>?,
                                   UnsafeMutablePointer<CChar>?) -> Int32
 
-    private static func decodeWithC(_ bytes: [UInt8], name: String, limits: DecodeLimits, _ decoder: CDecoder) throws -> Image {
+    /// Runs a C decoder; on success the caller owns the result (`cc_image_free`).
+    private static func decodeWithC(_ bytes: [UInt8], name: String, limits: DecodeLimits, _ decoder: CDecoder) throws -> cc_image {
         var out = cc_image()
         var message = [CChar](repeating: 0, count: Int(CC_MESSAGE_SIZE))
         let code = bytes.withUnsafeBufferPointer { decoder($0.baseAddress, $0.count, Int64(limits.maxPixels), &out, &message) }
-        defer { cc_image_free(&out) }
         if code == CC_ERR_LIMIT {
-            throw limitError(name: name, width: Int(out.width), height: Int(out.height), limits: limits)
+            let (width, height) = (Int(out.width), Int(out.height))
+            cc_image_free(&out)
+            throw limitError(name: name, width: width, height: height, limits: limits)
         }
-        guard code == CC_OK, let pixels = out.pixels else { throw ImageIOError(path: name, reason: String(cString: message)) }
+        guard code == CC_OK, out.pixels != nil else {
+            cc_image_free(&out)
+            throw ImageIOError(path: name, reason: String(cString: message))
+        }
+        return out
+    }
+
+    /// Planar float image from a C decoder's result (EXIF orientation applied).
+    private static func makeImage(_ out: cc_image) -> Image {
+        let pixels = out.pixels!
         let models: [ColorModel] = [.grey, .greyAlpha, .rgb, .rgba]
         let width = Int(out.width), height = Int(out.height), channels = Int(out.channels)
         precondition((1...4).contains(channels), "decoder returned \(channels) channels")
