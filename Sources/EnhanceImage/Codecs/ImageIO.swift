@@ -26,8 +26,7 @@ public enum ImageIO {
         // The file's bytes are released as soon as the C decoder is done with them, before the
         // samples are widened to floats: a large image then never holds file, interleaved and
         // planar copies at once.
-        var decoded = try decodeToC(try readFile(path), name: path, limits: limits)
-        switch decoded {
+        switch try decodeToC(try readFile(path), name: path, limits: limits) {
         case .image(let image): return image
         case .c(var raw):
             defer { cc_image_free(&raw) }
