@@ -200,25 +200,17 @@ public final class Trainer {
 
     /// The model as it stands, with its metadata and a training record.
     public func currentModel(validationPSNR: Double) -> Model {
-        let data = config.trainFolders.map(Trainer.folderLabel).joined(separator: " + ")
+        let data = config.trainFolders.map(TrainingConfig.folderLabel).joined(separator: " + ")
             + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augment ? ", augmented" : ""))"
         let record = TrainingRecord(
             command: command, data: data, steps: step, backprops: step * config.batchSize,
             wallSeconds: wallSeconds, validationPSNR: validationPSNR,
-            validationSet: config.validationFolder.map(Trainer.folderLabel) ?? "",
+            validationSet: config.validationFolder.map(TrainingConfig.folderLabel) ?? "",
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? ""))
         let info = ModelInfo(name: config.modelName, task: task, architecture: architecture,
                              scale: config.degradation.scale, jpegQuality: config.quality, training: record)
         return Model(info: info, network: network)
-    }
-
-    /// A folder's name for records: `T91`, `BSDS500/train` (the parent too when the name alone says little).
-    static func folderLabel(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        let name = url.lastPathComponent
-        return ["train", "test", "val", "images"].contains(name.lowercased())
-            ? url.deletingLastPathComponent().lastPathComponent + "/" + name : name
     }
 
     // MARK: The loop

@@ -98,6 +98,15 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// How inputs are made from the ground truth.
     public var degradation: Degradation { quality.map { .jpeg(quality: $0) } ?? .bicubic(scale: scale) }
 
+    /// A folder's name for records and comparisons: `T91`, `BSDS500/train` (the parent too when
+    /// the name alone says little).
+    public static func folderLabel(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let name = url.lastPathComponent
+        return ["train", "test", "val", "images"].contains(name.lowercased())
+            ? url.deletingLastPathComponent().lastPathComponent + "/" + name : name
+    }
+
     /// Settings that must not change when resuming (everything that shapes the sequence of updates).
     public func resumeMismatch(with other: TrainingConfig) -> String? {
         var diffs: [String] = []
@@ -107,7 +116,11 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if batchSize != other.batchSize { diffs.append("batch size \(other.batchSize) vs \(batchSize)") }
         if seed != other.seed { diffs.append("seed \(other.seed) vs \(seed)") }
         if optimizer != other.optimizer { diffs.append("optimizer \(other.optimizer) vs \(optimizer)") }
-        if trainFolders != other.trainFolders { diffs.append("training folders differ") }
+        // Folders are compared by name (`T91`, `BSDS500/train`): a run may resume on another
+        // machine or from another working directory.
+        if trainFolders.map(TrainingConfig.folderLabel) != other.trainFolders.map(TrainingConfig.folderLabel) {
+            diffs.append("training folders \(other.trainFolders.map(TrainingConfig.folderLabel)) vs \(trainFolders.map(TrainingConfig.folderLabel))")
+        }
         if patchSize != other.patchSize || patchStride != other.patchStride { diffs.append("patch geometry differs") }
         if augment != other.augment { diffs.append("augmentation differs") }
         if loss != other.loss { diffs.append("loss \(other.loss) vs \(loss)") }
