@@ -81,8 +81,14 @@ import Testing
     }
 
     @Test func backwardInputMatchesReference() {
-        var noise = Noise(state: 2)
-        for (g, batch) in Self.geometries {
+        Self.expectBackwardInputMatchesReference(Self.geometries.map { ($0.0, $0.1, "") }, seed: 2)
+    }
+
+    /// `backwardInput` against the reference for each case, with 1 and 2 threads (shared by the
+    /// kernel suites).
+    static func expectBackwardInputMatchesReference(_ cases: [(ConvGeometry, Int, String)], seed: UInt64) {
+        var noise = Noise(state: seed)
+        for (g, batch, what) in cases {
             let dy = noise.array(g.outputCount * batch), w = noise.array(g.weightCount)
             var ref = [Float](repeating: 0, count: g.inputCount * batch)
             ConvKernels.Reference.backwardInput(g, batch: batch, outputGradient: dy, weight: w, inputGradient: &ref)
@@ -90,8 +96,8 @@ import Testing
             for threads in [1, 2] {
                 var dx = [Float](repeating: .nan, count: g.inputCount * batch)
                 ConvKernels.backwardInput(g, batch: batch, outputGradient: dy, weight: w, inputGradient: &dx, threads: threads)
-                let r = Self.close(dx, ref, scale: scale)
-                #expect(r.ok, "backwardInput \(g) batch \(batch) threads \(threads): max error \(r.worst)")
+                let r = close(dx, ref, scale: scale)
+                #expect(r.ok, "backwardInput \(g) batch \(batch) threads \(threads) \(what): max error \(r.worst)")
             }
         }
     }

@@ -20,19 +20,7 @@ import Testing
     ].map { (ConvGeometry(inChannels: $0.0, outChannels: $0.1, inHeight: $0.2, inWidth: $0.3, kernel: $0.4, stride: $0.5), $0.6, $0.7) }
 
     @Test func backwardInputMatchesReference() {
-        var noise = Noise(state: 21)
-        for (g, batch, what) in Self.cases {
-            let dy = noise.array(g.outputCount * batch), w = noise.array(g.weightCount)
-            var ref = [Float](repeating: 0, count: g.inputCount * batch)
-            ConvKernels.Reference.backwardInput(g, batch: batch, outputGradient: dy, weight: w, inputGradient: &ref)
-            let scale = Float(g.outChannels * g.kernel * g.kernel)
-            for threads in [1, 2] {
-                var dx = [Float](repeating: .nan, count: g.inputCount * batch)
-                ConvKernels.backwardInput(g, batch: batch, outputGradient: dy, weight: w, inputGradient: &dx, threads: threads)
-                let r = KernelTests.close(dx, ref, scale: scale)
-                #expect(r.ok, "backwardInput \(g) batch \(batch) threads \(threads) (\(what)): max error \(r.worst)")
-            }
-        }
+        KernelTests.expectBackwardInputMatchesReference(Self.cases, seed: 21)
     }
 
     /// One nonzero dy element and a kernel holding 1…k² reproduces the kernel, placed at the
