@@ -90,17 +90,7 @@ public enum ConvKernels {
                 // Space-to-depth copy of the rows this band reads (zero where the kernel has no tap).
                 let sdRows = rows + ks - 1, plane = sdRows * rowStride
                 let scratch = sp.pointer + worker * scratchCount
-                for c in 0..<inC {
-                    let ci = c / (s * s), py = (c / s) % s, px = c % s
-                    let src = x + ci * g.inHeight * g.inWidth, dst = scratch + c * plane
-                    for r in 0..<sdRows {
-                        let iy = (r0 + r) * s + py
-                        for col in 0..<rowStride {
-                            let ix = col * s + px
-                            dst[r * rowStride + col] = iy < g.inHeight && ix < g.inWidth ? src[iy * g.inWidth + ix] : 0
-                        }
-                    }
-                }
+                spaceToDepthRows(g, input: x, firstRow: r0, rows: sdRows, rowStride: rowStride, into: scratch)
                 band.x = UnsafePointer(scratch); band.chanStride = plane
                 wideForward(band, weights: packed, taps: tp.pointer, tapRows: ks, tapCols: ks, bias: bp?.pointer)
             }
@@ -256,18 +246,8 @@ public enum ConvKernels {
                     }
                     dbias[co] += sum
                 }
-                let xRows = rows + ks - 1
-                for c in 0..<inC {
-                    let ci = c / (s * s), py = (c / s) % s, px = c % s
-                    let src = x + ci * g.inHeight * g.inWidth, dst = xBuf + c * xPlane
-                    for r in 0..<xRows {
-                        let iy = (r0 + r) * s + py
-                        for col in 0..<rowStride {
-                            let ix = col * s + px
-                            dst[r * rowStride + col] = iy < g.inHeight && ix < g.inWidth ? src[iy * g.inWidth + ix] : 0
-                        }
-                    }
-                }
+                spaceToDepthRows(g, input: x, firstRow: r0, rows: rows + ks - 1, rowStride: rowStride, into: xBuf,
+                                 plane: xPlane)
                 wideWeightGradient(outC: outC, inC: inC, taps: tp.pointer, T: T, dy: UnsafePointer(dyBuf), length: len,
                                    x: UnsafePointer(xBuf), chanStride: xPlane, partial: partial)
             }
@@ -370,6 +350,29 @@ extension ConvKernels {
                             weightGradient[((co * ci_ + ci) * k + ky) * k + kx] += Float(acc)
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension ConvKernels {
+    /// Space-to-depth copy of `rows` rows (from space-to-depth row `firstRow`) of a stride-`s` input:
+    /// channel `c` of the copy is input channel `c / s²` sampled at phase (`(c / s) % s`, `c % s`),
+    /// `rowStride` samples a row, zero where the input ends. Planes are `plane` samples apart
+    /// (default `rows × rowStride`). A strided convolution is then a stride-1 one over the copy.
+    @inline(__always)
+    static func spaceToDepthRows(_ g: ConvGeometry, input x: UnsafePointer<Float>, firstRow r0: Int, rows: Int,
+                                 rowStride: Int, into out: UnsafeMutablePointer<Float>, plane: Int? = nil) {
+        let s = g.stride, channels = g.inChannels * s * s, step = plane ?? rows * rowStride
+        for c in 0..<channels {
+            let ci = c / (s * s), py = (c / s) % s, px = c % s
+            let src = x + ci * g.inHeight * g.inWidth, dst = out + c * step
+            for r in 0..<rows {
+                let iy = (r0 + r) * s + py
+                for col in 0..<rowStride {
+                    let ix = col * s + px
+                    dst[r * rowStride + col] = iy < g.inHeight && ix < g.inWidth ? src[iy * g.inWidth + ix] : 0
                 }
             }
         }
