@@ -52,6 +52,8 @@ public final class Trainer {
     var network: Sequential
     var optimizer: any Optimizer
     let loss: Loss
+    /// Learning-rate schedule of the run (the optimizer holds the same one).
+    let schedule: LearningRateSchedule
     var sampler: BatchSampler
     public private(set) var step = 0
     var wallSeconds = 0.0
@@ -98,6 +100,7 @@ public final class Trainer {
             self.validation = []
         }
         loss = try Trainer.parseLoss(config.loss)
+        schedule = try Trainer.parseSchedule(config.schedule, steps: config.steps)
         sampler = BatchSampler(seed: config.seed, patchCount: self.dataset.patchCount, batchSize: config.batchSize,
                                dihedral: config.augment)
         network = arch.makeNetwork(seed: config.seed)
@@ -326,7 +329,7 @@ public final class Trainer {
             if logNow {
                 let elapsed = Double(now - windowStart) / 1e9
                 let rate = Double(windowSteps * config.batchSize) / max(elapsed, 1e-9)
-                let lr = config.learningRate * (try Trainer.parseSchedule(config.schedule, steps: config.steps)).factor(step: step)
+                let lr = config.learningRate * schedule.factor(step: step)
                 var row = TrainingLogRow(step: step, backprops: step * config.batchSize, loss: lossSum / Double(lossCount),
                                          learningRate: lr, validationPSNR: nil, seconds: wallSeconds)
                 var line = String(format: "step %d/%d  loss %.6f  %.0f patches/s  ETA %@",
