@@ -37,12 +37,19 @@ public struct ConvGeometry: Sendable, Equatable, CustomStringConvertible {
 /// at most `tapGEMMScratchLimit` floats per worker); those calls set OpenBLAS to 1 thread.
 /// `threads` is the number of workers; results of `forward` and `backwardInput` do not depend on
 /// it beyond rounding, and `backwardWeight` is bit-identical for a given thread count.
+/// Stride-1 3x3 and 5x5 convolutions with at least 16 channels on each side take the Winograd
+/// path in `forward` and `backwardInput` (Winograd.swift; per-block scratch, results independent
+/// of the thread count); `useWinograd` switches it off.
 public enum ConvKernels {
     /// y = conv(x, w) + bias; overwrites `output` (`[batch, out, outH, outW]`).
     public static func forward(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int) {
         precondition(batch >= 0, "ConvKernels.forward: negative batch \(batch)")
         if batch == 0 { return }
+        if winogradApplies(g) {
+            winogradForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads)
+            return
+        }
         if gemmForward(g) {
             gemmForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads)
             return
@@ -119,6 +126,11 @@ public enum ConvKernels {
                                      inputGradient: UnsafeMutablePointer<Float>, threads: Int) {
         precondition(batch >= 0, "ConvKernels.backwardInput: negative batch \(batch)")
         if batch == 0 { return }
+        if winogradBackwardApplies(g) {
+            winogradBackwardInput(g, batch: batch, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient,
+                                  threads: threads)
+            return
+        }
         if subPixelWide(g) {
             subPixelBackwardInput(g, batch: batch, outputGradient: outputGradient, weight: weight, inputGradient: inputGradient, threads: threads)
             return

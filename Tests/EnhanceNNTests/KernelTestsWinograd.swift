@@ -1,0 +1,274 @@
+import Dispatch
+import EnhanceNN
+import Foundation
+import Testing
+
+/// The Winograd forward path (`ConvKernels.winogradForward`, Winograd.swift) against
+/// `ConvKernels.Reference.forward` (Double accumulation).
+///
+/// Tolerance: |winograd − reference| ≤ 2e-6 · bound, bound = max|x| · max_co Σ_{ci,ky,kx} |w|
+/// + max|bias| (the largest output any input of that size could give). Winograd rounds in the
+/// transformed domain, where every output of a tile depends on all alpha² inputs of the tile
+/// and values grow by the transform matrices' norms, so its error follows this bound rather than
+/// each output's own Σ|w·x| (KernelTests allows 1e-5·(1 + K) with K the sum length); with the
+/// chosen tiles (F(4,5), F(4,3)) the observed error is ≤ 8e-7 · bound.
+@Suite struct KernelTestsWinograd {
+    typealias Noise = KernelTests.Noise
+
+    /// max|x| · max_co Σ_{ci,ky,kx} |w| + max|bias| (see the suite comment).
+    static func bound(_ g: ConvGeometry, batch: Int, _ x: [Float], _ w: [Float], _ b: [Float]?) -> Float {
+        let per = g.inChannels * g.kernel * g.kernel
+        let wsum = (0..<g.outChannels).map { co in w[(co * per)..<((co + 1) * per)].reduce(0) { $0 + abs($1) } }.max() ?? 0
+        return (x.map(abs).max() ?? 0) * wsum + (b?.map(abs).max() ?? 0)
+    }
+
+    static func check(_ g: ConvGeometry, batch: Int, bias: Bool, seed: UInt64, tile: Int? = nil, factor: Float = 2e-6) {
+        var noise = Noise(state: seed)
+        let x = noise.array(g.inputCount * batch), w = noise.array(g.weightCount)
+        let b: [Float]? = bias ? noise.array(g.outChannels) : nil
+        var ref = [Float](repeating: 0, count: g.outputCount * batch)
+        ConvKernels.Reference.forward(g, batch: batch, input: x, weight: w, bias: b, output: &ref)
+        let bnd = bound(g, batch: batch, x, w, b), tol = factor * bnd
+        var first: [Float]? = nil
+        for threads in [1, 2, 3] {
+            var y = [Float](repeating: .nan, count: g.outputCount * batch)
+            ConvKernels.winogradForward(g, batch: batch, input: x, weight: w, bias: b, output: &y, threads: threads, tile: tile)
+            let r = KernelTests.close(y, ref, scale: 0, tol: tol)
+            if report && threads == 1 { print("winograd \(g) m \(tile ?? 0) batch \(batch): max error \(r.worst / bnd) · bound") }
+            #expect(r.ok, "winograd \(g) m \(tile ?? 0) batch \(batch) bias \(bias) threads \(threads): max error \(r.worst) > \(tol)")
+            if let f = first {
+                #expect(f == y, "winograd \(g) batch \(batch): threads \(threads) differs from threads 1")
+            } else {
+                first = y
+            }
+        }
+    }
+
+    /// 1-D: Aᵀ [(G g) ⊙ (Bᵀ d)] is the correlation y[i] = Σ_k g[k] d[i + k] exactly (in Double).
+    @Test func transformsReproduceCorrelation() {
+        var noise = Noise(state: 5)
+        for (m, r) in [(2, 3), (4, 3), (6, 3), (2, 5), (3, 5), (4, 5), (2, 7)] {
+            let t = WinogradMatrices(m: m, r: r), a = t.alpha
+            #expect(a == m + r - 1)
+            for _ in 0..<4 {
+                let g = noise.array(r).map(Double.init), d = noise.array(a).map(Double.init)
+                var prod = [Double](repeating: 0, count: a)
+                for j in 0..<a {
+                    var gg = 0.0, dd = 0.0
+                    for k in 0..<r { gg += t.g[j * r + k] * g[k] }
+                    for k in 0..<a { dd += t.bt[j * a + k] * d[k] }
+                    prod[j] = gg * dd
+                }
+                for i in 0..<m {
+                    var y = 0.0, direct = 0.0
+                    for j in 0..<a { y += t.at[i * a + j] * prod[j] }
+                    for k in 0..<r { direct += g[k] * d[i + k] }
+                    #expect(abs(y - direct) <= 1e-12, "F(\(m),\(r)) output \(i): \(y) vs \(direct)")
+                }
+            }
+        }
+    }
+
+    /// The fixed (unrolled) transforms equal `WinogradMatrices` entry for entry (unit vectors in,
+    /// columns out: every output is one exact product).
+    @Test func fixedTransformsMatchMatrices() {
+        for (m, r) in [(4, 5), (4, 3)] {
+            let t = WinogradMatrices(m: m, r: r), a = t.alpha
+            for (which, mat, rows) in [(WinogradMatrices.Transform.bt, t.bt, a), (.at, t.at, m)] {
+                for j in 0..<a {
+                    var s = [Float](repeating: 0, count: a * 8), d = [Float](repeating: .nan, count: rows * 8)
+                    for l in 0..<8 { s[j * 8 + l] = 1 }
+                    #expect(t.applyFixed(which, s, 8, &d, 8), "F(\(m),\(r)) has a fixed \(which)")
+                    for i in 0..<rows {
+                        for l in 0..<8 {
+                            #expect(d[i * 8 + l] == Float(mat[i * a + j]), "F(\(m),\(r)) \(which) entry (\(i), \(j)) lane \(l)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Many geometries: kernels 3 and 5, 16–64 channels (also not multiples of 4), outputs that
+    /// are and are not multiples of m, one-tile images, batches, with and without bias.
+    @Test func forwardMatchesReference() {
+        let cases: [(Int, Int, Int, Int, Int, Int)] = [
+            // (in, out, h, w, kernel, batch)
+            (64, 32, 23, 37, 5, 1), (32, 64, 20, 20, 5, 2), (16, 16, 5, 5, 5, 1), (16, 16, 8, 8, 5, 3),
+            (48, 48, 25, 25, 5, 3), (16, 18, 9, 30, 5, 1), (17, 16, 12, 13, 5, 2),
+            (64, 32, 23, 37, 3, 1), (32, 32, 3, 3, 3, 2), (16, 48, 6, 6, 3, 1), (48, 16, 31, 17, 3, 2),
+            (20, 19, 14, 11, 3, 1),
+        ]
+        for (i, c) in cases.enumerated() {
+            let g = ConvGeometry(inChannels: c.0, outChannels: c.1, inHeight: c.2, inWidth: c.3, kernel: c.4, stride: 1)
+            Self.check(g, batch: c.5, bias: i % 2 == 0, seed: UInt64(100 + i))
+            Self.check(g, batch: c.5, bias: i % 2 == 1, seed: UInt64(200 + i))
+        }
+    }
+
+    /// backwardInput through Winograd (dy zero-padded by k − 1 on the fly) against the reference.
+    @Test func backwardInputMatchesReference() {
+        let cases: [(Int, Int, Int, Int, Int, Int)] = [
+            (64, 32, 25, 25, 5, 3), (16, 16, 5, 5, 5, 2), (17, 20, 13, 22, 5, 1), (32, 16, 9, 11, 3, 2), (16, 48, 3, 3, 3, 1),
+        ]
+        for (i, c) in cases.enumerated() {
+            let g = ConvGeometry(inChannels: c.0, outChannels: c.1, inHeight: c.2, inWidth: c.3, kernel: c.4, stride: 1)
+            var noise = Noise(state: UInt64(400 + i))
+            let dy = noise.array(g.outputCount * c.5), w = noise.array(g.weightCount)
+            var ref = [Float](repeating: 0, count: g.inputCount * c.5)
+            ConvKernels.Reference.backwardInput(g, batch: c.5, outputGradient: dy, weight: w, inputGradient: &ref)
+            // Bound: max|dy| · max_ci Σ_{co,ky,kx} |w|.
+            let kk = g.kernel * g.kernel
+            var sums = [Float](repeating: 0, count: g.inChannels)
+            for (i, v) in w.enumerated() { sums[(i / kk) % g.inChannels] += abs(v) }
+            let dyMax: Float = dy.map(abs).max() ?? 0
+            let tol: Float = 2e-6 * dyMax * (sums.max() ?? 0)
+            var first: [Float]? = nil
+            for threads in [1, 2, 3] {
+                var dx = [Float](repeating: .nan, count: g.inputCount * c.5)
+                ConvKernels.winogradBackwardInput(g, batch: c.5, outputGradient: dy, weight: w, inputGradient: &dx, threads: threads)
+                let r = KernelTests.close(dx, ref, scale: 0, tol: tol)
+                #expect(r.ok, "winograd backwardInput \(g) batch \(c.5) threads \(threads): max error \(r.worst) > \(tol)")
+                if let f = first { #expect(f == dx, "threads \(threads) differs") } else { first = dx }
+            }
+        }
+    }
+
+    /// Every tile size the implementation supports (not only the chosen ones).
+    @Test func otherTileSizes() {
+        for (r, m) in [(3, 2), (3, 4), (3, 6), (5, 2), (5, 3), (5, 4)] {
+            let g = ConvGeometry(inChannels: 16, outChannels: 20, inHeight: 19 + r, inWidth: 13 + r, kernel: r, stride: 1)
+            // F(6,3) (alpha 8, large m) is the least accurate: observed 1.0e-6 · bound.
+            Self.check(g, batch: 2, bias: true, seed: UInt64(300 + m * 10 + r), tile: m, factor: m == 6 ? 4e-6 : 2e-6)
+        }
+    }
+
+    /// Blocks of tiles that span images and tile rows: block sizes from 1 to 6 vectors give the
+    /// same result bit for bit.
+    @Test func blockSizeIndependent() {
+        let g = ConvGeometry(inChannels: 16, outChannels: 16, inHeight: 18, inWidth: 21, kernel: 5, stride: 1)
+        var noise = Noise(state: 9)
+        let x = noise.array(g.inputCount * 3), w = noise.array(g.weightCount), b = noise.array(16)
+        var first: [Float]? = nil
+        for vectors in 1...6 {
+            var y = [Float](repeating: .nan, count: g.outputCount * 3)
+            ConvKernels.winogradForward(g, batch: 3, input: x, weight: w, bias: b, output: &y, threads: 2, vectorsPerBlock: vectors)
+            if let f = first { #expect(f == y, "vectors per block \(vectors)") } else { first = y }
+        }
+    }
+
+    /// `forward` takes the Winograd path where `winogradApplies` says so, and the direct path when
+    /// `useWinograd` is off (both agree with the reference).
+    @Test func dispatch() {
+        let big = ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 40, inWidth: 40, kernel: 5, stride: 1)
+        #expect(ConvKernels.winogradApplies(big) == ConvKernels.useWinograd)
+        #expect(!ConvKernels.winogradApplies(ConvGeometry(inChannels: 32, outChannels: 1, inHeight: 40, inWidth: 40, kernel: 5, stride: 1)))
+        #expect(!ConvKernels.winogradApplies(ConvGeometry(inChannels: 1, outChannels: 64, inHeight: 40, inWidth: 40, kernel: 9, stride: 1)))
+        #expect(!ConvKernels.winogradApplies(ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 40, inWidth: 40, kernel: 5, stride: 2)))
+        var noise = Noise(state: 3)
+        let x = noise.array(big.inputCount), w = noise.array(big.weightCount), b = noise.array(32)
+        var viaForward = [Float](repeating: .nan, count: big.outputCount)
+        var direct = [Float](repeating: .nan, count: big.outputCount)
+        var wino = [Float](repeating: .nan, count: big.outputCount)
+        ConvKernels.forward(big, batch: 1, input: x, weight: w, bias: b, output: &viaForward, threads: 2)
+        ConvKernels.winogradForward(big, batch: 1, input: x, weight: w, bias: b, output: &wino, threads: 2)
+        #expect(viaForward == wino || !ConvKernels.useWinograd)
+        let saved = ConvKernels.useWinograd
+        ConvKernels.useWinograd = false
+        ConvKernels.forward(big, batch: 1, input: x, weight: w, bias: b, output: &direct, threads: 2)
+        ConvKernels.useWinograd = saved
+        let tol = 2e-6 * Self.bound(big, batch: 1, x, w, b)
+        #expect(KernelTests.close(direct, wino, scale: 0, tol: tol).ok)
+    }
+
+    // MARK: Measurements (run with ENHANCE_WINOGRAD_REPORT=1; they print, never assert)
+
+    static let report = ProcessInfo.processInfo.environment["ENHANCE_WINOGRAD_REPORT"] == "1"
+
+    /// SRCNN-like data: inputs in [0, 1] (after ReLU), weights ~ N(0, σ).
+    static func realistic(_ g: ConvGeometry, batch: Int, sigma: Float, seed: UInt64) -> (x: [Float], w: [Float], b: [Float]) {
+        var noise = Noise(state: seed)
+        let x = (0..<(g.inputCount * batch)).map { _ in (noise.next() + 1) / 2 }
+        let w = (0..<g.weightCount).map { _ -> Float in
+            let u1 = max((noise.next() + 1) / 2, 1e-7), u2 = (noise.next() + 1) / 2
+            return sigma * (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+        }
+        return (x, w, (0..<g.outChannels).map { _ in noise.next() * 0.1 })
+    }
+
+    /// Max |error| vs the Double reference of every candidate tile size, on realistic data.
+    @Test(.enabled(if: report)) func accuracyReport() {
+        for (r, ms) in [(5, [2, 3, 4]), (3, [2, 4, 6])] {
+            let g = ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 60 + r - 1, inWidth: 60 + r - 1, kernel: r, stride: 1)
+            for sigma: Float in [0.01, 0.05] {
+                let d = Self.realistic(g, batch: 1, sigma: sigma, seed: 77)
+                var ref = [Float](repeating: 0, count: g.outputCount)
+                ConvKernels.Reference.forward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &ref)
+                let typical = (ref.map { $0 * $0 }.reduce(0, +) / Float(ref.count)).squareRoot()
+                var direct = [Float](repeating: 0, count: g.outputCount)
+                let saved = ConvKernels.useWinograd
+                ConvKernels.useWinograd = false
+                ConvKernels.forward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &direct, threads: 2)
+                ConvKernels.useWinograd = saved
+                print(String(format: "k%d σ %.2f: rms output %.4f, direct path max error %.2e", r, sigma, typical, maxAbsDiff(direct, ref)))
+                for m in ms {
+                    var y = [Float](repeating: 0, count: g.outputCount)
+                    ConvKernels.winogradForward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &y, threads: 2, tile: m)
+                    let e = maxAbsDiff(y, ref)
+                    print(String(format: "  F(%d,%d): max error %.2e = %.2e × rms", m, r, e, e / typical))
+                }
+            }
+        }
+    }
+
+    /// Best-of-N times of the SRCNN 9-5-5 middle layer, Winograd (each tile size) vs direct,
+    /// alternating so that background load hits both alike.
+    @Test(.enabled(if: report)) func speedReport() {
+        func best(_ n: Int, _ body: () -> Void) -> Double {
+            var t = Double.infinity
+            for _ in 0..<n {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                t = min(t, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            return t
+        }
+        let threads = Int(ProcessInfo.processInfo.environment["ENHANCE_WINOGRAD_THREADS"] ?? "") ?? 2
+        let shapes: [(ConvGeometry, Int, String)] = [
+            (ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 508, inWidth: 508, kernel: 5, stride: 1), 1, "9-5-5 layer 512"),
+            (ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 25, inWidth: 25, kernel: 5, stride: 1), 64, "9-5-5 layer, 64 patches"),
+            (ConvGeometry(inChannels: 64, outChannels: 64, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 64→64 256"),
+            (ConvGeometry(inChannels: 32, outChannels: 32, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 32→32 256"),
+            (ConvGeometry(inChannels: 16, outChannels: 16, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 16→16 256"),
+            (ConvGeometry(inChannels: 16, outChannels: 16, inHeight: 258, inWidth: 258, kernel: 5, stride: 1), 1, "5x5 16→16 256"),
+            (ConvGeometry(inChannels: 12, outChannels: 12, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 12→12 256"),
+            (ConvGeometry(inChannels: 48, outChannels: 9, inHeight: 172, inWidth: 172, kernel: 3, stride: 1), 1, "3x3 48→9 170"),
+            (ConvGeometry(inChannels: 8, outChannels: 32, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 8→32 256"),
+            (ConvGeometry(inChannels: 32, outChannels: 8, inHeight: 258, inWidth: 258, kernel: 5, stride: 1), 1, "5x5 32→8 256"),
+        ]
+        // ENHANCE_WINOGRAD_SHAPES=0,1 picks shapes; ENHANCE_WINOGRAD_TILES=4 picks tile sizes.
+        let env = ProcessInfo.processInfo.environment
+        let pick = env["ENHANCE_WINOGRAD_SHAPES"].map { $0.split(separator: ",").compactMap { Int($0) } }
+        let tiles = env["ENHANCE_WINOGRAD_TILES"].map { $0.split(separator: ",").compactMap { Int($0) } }
+        for (index, (g, batch, name)) in shapes.enumerated() where pick?.contains(index) ?? true {
+            let d = Self.realistic(g, batch: batch, sigma: 0.03, seed: 1)
+            var y = [Float](repeating: 0, count: g.outputCount * batch)
+            let ms = (g.kernel == 5 ? [2, 3, 4] : [2, 4, 6]).filter { tiles?.contains($0) ?? true }
+            var times = [Double](repeating: .infinity, count: ms.count + 1)
+            for _ in 0..<3 {
+                let saved = ConvKernels.useWinograd
+                ConvKernels.useWinograd = false
+                times[0] = min(times[0], best(2) { ConvKernels.forward(g, batch: batch, input: d.x, weight: d.w, bias: d.b, output: &y, threads: threads) })
+                ConvKernels.useWinograd = saved
+                for (i, m) in ms.enumerated() {
+                    times[i + 1] = min(times[i + 1], best(2) {
+                        ConvKernels.winogradForward(g, batch: batch, input: d.x, weight: d.w, bias: d.b, output: &y, threads: threads, tile: m)
+                    })
+                }
+            }
+            var line = String(format: "%@ (%d threads): direct %.1f ms (%.0f GFLOP/s)", name, threads, times[0], g.flops * Double(batch) / times[0] / 1e6)
+            for (i, m) in ms.enumerated() { line += String(format: ", F(%d) %.1f ms", m, times[i + 1]) }
+            print(line)
+        }
+    }
+}
