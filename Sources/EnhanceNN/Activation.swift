@@ -1,3 +1,27 @@
+/// An elementwise activation of the form `v > 0 ? v : slope[c] · v` that a preceding `Conv2d`
+/// can apply while writing its output (inference only: `Sequential.forward` fuses such pairs;
+/// training runs the layers one by one).
+public protocol ChannelSlopeActivation {
+    /// One slope per channel for an input of `channels` channels, or nil when the layer does not
+    /// accept that many channels (the unfused path then reports the mismatch).
+    func fusedSlopes(channels: Int) -> [Float]?
+}
+
+extension ReLU: ChannelSlopeActivation {
+    public func fusedSlopes(channels: Int) -> [Float]? { [Float](repeating: 0, count: channels) }
+}
+
+extension LeakyReLU: ChannelSlopeActivation {
+    public func fusedSlopes(channels: Int) -> [Float]? { [Float](repeating: negativeSlope, count: channels) }
+}
+
+extension PReLU: ChannelSlopeActivation {
+    public func fusedSlopes(channels: Int) -> [Float]? {
+        if self.channels == 1 { return [Float](repeating: weight.storage[0], count: channels) }
+        return self.channels == channels ? weight.storage : nil
+    }
+}
+
 /// Rectified linear unit, `max(x, 0)`, elementwise on any shape. No parameters.
 public struct ReLU: Layer {
     public init() {}

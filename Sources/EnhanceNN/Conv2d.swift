@@ -81,14 +81,32 @@ public struct Conv2d: Layer {
         return convolve(paddedInput: x, outShape: outShape, context: context)
     }
 
-    private func convolve(paddedInput x: Tensor, outShape: [Int], context: ComputeContext) -> Tensor {
+    /// Inference followed by the activation `v > 0 ? v : slopes[co] · v` (ReLU, leaky ReLU,
+    /// PReLU), applied by the kernel as it writes the output (`Sequential.forward` uses this for a
+    /// convolution followed by such an activation). `slopes` has one value per output channel.
+    public func forward(_ input: consuming Tensor, fusedSlopes slopes: [Float], context: ComputeContext) -> Tensor {
+        precondition(slopes.count == outChannels, "Conv2d: \(slopes.count) fused slopes for \(outChannels) output channels")
+        let outShape = outputShape(forInput: input.shape)
+        let x = padAmount == 0 ? input : padPlanes(input, pad: padAmount, mode: padding, threads: context.threads)
+        return convolve(paddedInput: x, outShape: outShape, context: context, slopes: slopes)
+    }
+
+    private func convolve(paddedInput x: Tensor, outShape: [Int], context: ComputeContext, slopes: [Float]? = nil) -> Tensor {
         let g = geometry(paddedHeight: x.shape[2], paddedWidth: x.shape[3])
         return Tensor(shape: outShape) { out in
             x.storage.withUnsafeBufferPointer { xp in
                 weight.storage.withUnsafeBufferPointer { wp in
                     bias.storage.withUnsafeBufferPointer { bp in
-                        ConvKernels.forward(g, batch: outShape[0], input: xp.baseAddress!, weight: wp.baseAddress!,
-                                            bias: bp.baseAddress!, output: out.baseAddress!, threads: context.threads)
+                        if let slopes {
+                            slopes.withUnsafeBufferPointer { sp in
+                                ConvKernels.forward(g, batch: outShape[0], input: xp.baseAddress!, weight: wp.baseAddress!,
+                                                    bias: bp.baseAddress!, output: out.baseAddress!, threads: context.threads,
+                                                    slopes: sp.baseAddress!)
+                            }
+                        } else {
+                            ConvKernels.forward(g, batch: outShape[0], input: xp.baseAddress!, weight: wp.baseAddress!,
+                                                bias: bp.baseAddress!, output: out.baseAddress!, threads: context.threads)
+                        }
                     }
                 }
             }

@@ -6,7 +6,9 @@
 /// - `weight` is `[inChannels, outChannels, kernel, kernel]` (PyTorch order for transposed
 ///   convolutions), `bias` is `[outChannels]`. Parameter names: `"weight"`, `"bias"`.
 /// - Implemented as the adjoint of a valid strided `Conv2d` (outChannels → inChannels) over
-///   the uncropped output, followed by cropping `padding` pixels from the top/left.
+///   the uncropped output, followed by cropping `padding` pixels from the top/left. Strided
+///   layers with at most 4 output channels (FSRCNN, Fast AR-CNN) run forward through
+///   `ConvKernels.transposedForward` instead (exact sub-pixel phases, written cropped with the bias).
 public struct ConvTranspose2d: Layer {
     public let inChannels: Int
     public let outChannels: Int
@@ -91,6 +93,22 @@ public struct ConvTranspose2d: Layer {
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         let outShape = outputShape(forInput: input.shape)
         let (n, _, h, w) = nchw(input.shape, "ConvTranspose2d")
+        if ConvKernels.transposedDirectApplies(outChannels: outChannels, kernel: kernel, stride: stride) {
+            // Few output channels (FSRCNN): exact sub-pixel phases straight into the cropped output.
+            return Tensor(shape: outShape) { out in
+                input.storage.withUnsafeBufferPointer { xp in
+                    weight.storage.withUnsafeBufferPointer { wp in
+                        bias.storage.withUnsafeBufferPointer { bp in
+                            ConvKernels.transposedForward(batch: n, inChannels: inChannels, outChannels: outChannels, inHeight: h,
+                                                          inWidth: w, kernel: kernel, stride: stride, padding: padding,
+                                                          outHeight: outShape[2], outWidth: outShape[3], input: xp.baseAddress!,
+                                                          weight: wp.baseAddress!, bias: bp.baseAddress!, output: out.baseAddress!,
+                                                          threads: context.threads)
+                        }
+                    }
+                }
+            }
+        }
         let g = geometry(inputHeight: h, inputWidth: w)
         let full = Tensor(shape: [n, outChannels, g.inHeight, g.inWidth]) { out in
             input.storage.withUnsafeBufferPointer { xp in

@@ -50,10 +50,22 @@ public struct Sequential: Layer {
         return total
     }
 
+    /// Inference. A `Conv2d` directly followed by a `ChannelSlopeActivation` (ReLU, leaky ReLU,
+    /// PReLU) runs as one step: the convolution applies the activation as it writes its output.
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
         // `consume` hands the only reference to each layer, so elementwise layers work in place.
-        for l in layers { x = l.forward(consume x, context: context) }
+        var i = 0
+        while i < layers.count {
+            if i + 1 < layers.count, let conv = layers[i] as? Conv2d, let act = layers[i + 1] as? any ChannelSlopeActivation,
+               let slopes = act.fusedSlopes(channels: conv.outChannels) {
+                x = conv.forward(consume x, fusedSlopes: slopes, context: context)
+                i += 2
+                continue
+            }
+            x = layers[i].forward(consume x, context: context)
+            i += 1
+        }
         return x
     }
 

@@ -42,16 +42,28 @@ public struct ConvGeometry: Sendable, Equatable, CustomStringConvertible {
 /// of the thread count); `useWinograd` switches it off.
 public enum ConvKernels {
     /// y = conv(x, w) + bias; overwrites `output` (`[batch, out, outH, outW]`).
+    ///
+    /// With `slopes` (one per output channel), each output value v is then replaced by
+    /// `v > 0 ? v : slopes[co] · v` (ReLU, leaky ReLU, PReLU fused into the write, for inference):
+    /// the direct and sgemm paths apply it to each band while the band is still in cache, the
+    /// Winograd path in one pass afterwards.
     public static func forward(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int) {
+                               bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int,
+                               slopes: UnsafePointer<Float>? = nil) {
         precondition(batch >= 0, "ConvKernels.forward: negative batch \(batch)")
         if batch == 0 { return }
         if winogradApplies(g) {
             winogradForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads)
+            if let slopes {
+                let plane = g.outHeight * g.outWidth, out = SendablePointer(output), sl = SendableConstPointer(slopes)
+                Parallel.forEach(batch * g.outChannels, threads: threads) { i in
+                    applySlope(sl.pointer[i % g.outChannels], out.pointer + i * plane, count: plane)
+                }
+            }
             return
         }
         if gemmForward(g) {
-            gemmForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads)
+            gemmForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads, slopes: slopes)
             return
         }
         let s = g.stride, k = g.kernel, ks = (k + s - 1) / s          // sub-kernel size after space-to-depth
@@ -75,6 +87,7 @@ public enum ConvKernels {
         defer { packed.deallocate() }
         let inp = SendableConstPointer(input), out = SendablePointer(output)
         let tp = SendableConstPointer(UnsafePointer(taps)), bp = bias.map { SendableConstPointer($0) }
+        let slp = slopes.map { SendableConstPointer($0) }
         let workers = min(batch * bands, max(1, threads))
         let scratchCount = inC * (bandRows + ks - 1) * rowStride
         let scratchAll = UnsafeMutablePointer<Float>.allocate(capacity: workers * scratchCount + wideSlack)
@@ -101,7 +114,23 @@ public enum ConvKernels {
                 band.x = UnsafePointer(scratch); band.chanStride = plane
                 wideForward(band, weights: packed, taps: tp.pointer, tapRows: ks, tapCols: ks, bias: bp?.pointer)
             }
+            if let sl = slp?.pointer {
+                for co in 0..<g.outChannels { applySlope(sl[co], band.out + co * oh * ow, count: rows * ow) }
+            }
         }
+    }
+
+    /// `v > 0 ? v : slope · v` over `count` floats in place (the fused activation of `forward`).
+    @inline(__always)
+    static func applySlope(_ slope: Float, _ p: UnsafeMutablePointer<Float>, count: Int) {
+        let a = SIMD8<Float>(repeating: slope), zero = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            let v = load8(p + i)
+            store8(v.replacing(with: v * a, where: .!(v .> zero)), p + i)
+            i += 8
+        }
+        while i < count { let v = p[i]; p[i] = v > 0 ? v : slope * v; i += 1 }
     }
 
     /// Output rows per work item: about 4096 wide positions (a multiple of 4 rows when possible),

@@ -78,7 +78,8 @@ extension ConvKernels {
 
     /// Stride-1 forward through `wideCorrelate`, band by band straight from `input`.
     static func gemmForward(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                            bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int) {
+                            bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int,
+                            slopes: UnsafePointer<Float>? = nil) {
         ensureSingleThreadedBLAS()
         let k = g.kernel, T = k * k, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth, outC = g.outChannels
         let mats = TapMatrices(m: outC, k: g.inChannels, taps: T) { co, ci, t in weight[(co * g.inChannels + ci) * T + t] }
@@ -96,6 +97,7 @@ extension ConvKernels {
         defer { scratchAll.deallocate() }
         let inp = SendableConstPointer(input), out = SendablePointer(output), sp = SendablePointer(scratchAll)
         let tp = SendableConstPointer(UnsafePointer(taps)), bp = bias.map { SendableConstPointer($0) }
+        let slp = slopes.map { SendableConstPointer($0) }
         let matsBox = UncheckedBox(mats)
         Parallel.forEachWithWorker(batch * bands, threads: workers) { worker, task in
             let n = task / bands, r0 = (task % bands) * bandRows, rows = min(bandRows, oh - r0)
@@ -110,6 +112,7 @@ extension ConvKernels {
                     let src = wide + co * length + r * iw, dst = y + co * oh * ow + r * ow
                     for c in 0..<ow { dst[c] = src[c] + b }
                 }
+                if let sl = slp?.pointer { applySlope(sl[co], y + co * oh * ow, count: rows * ow) }
             }
         }
     }
