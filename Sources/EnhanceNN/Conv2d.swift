@@ -91,6 +91,53 @@ public struct Conv2d: Layer {
         return convolve(paddedInput: x, outShape: outShape, context: context, slopes: slopes)
     }
 
+    /// Whether `forward(_:fusedSlopes:thenPointwise:nextSlopes:context:)` can run this
+    /// convolution and `next` together on an input of `shape`: `next` is a stride-1 1x1
+    /// convolution taking this layer's output, and this layer runs on the direct stride-1 path.
+    public func canFuse(pointwise next: Conv2d, inputShape shape: [Int]) -> Bool {
+        guard next.kernel == 1, next.stride == 1, next.inChannels == outChannels, shape.count == 4,
+              shape[1] == inChannels else { return false }
+        let ph = shape[2] + 2 * padAmount, pw = shape[3] + 2 * padAmount
+        guard ph >= kernel && pw >= kernel else { return false }
+        return ConvKernels.pointwiseFusionApplies(geometry(paddedHeight: ph, paddedWidth: pw))
+    }
+
+    /// Inference of this convolution (+ activation `slopes`, nil for none) followed by the 1x1
+    /// convolution `next` (+ activation `nextSlopes`), band by band so that this layer's output
+    /// never exists whole (`ConvKernels.forwardThenPointwise`). Requires `canFuse(pointwise:inputShape:)`.
+    public func forward(_ input: consuming Tensor, fusedSlopes slopes: [Float]?, thenPointwise next: Conv2d,
+                        nextSlopes: [Float]?, context: ComputeContext) -> Tensor {
+        precondition(canFuse(pointwise: next, inputShape: input.shape),
+                     "Conv2d: \(self) then \(next) cannot be fused on input \(input.shape)")
+        precondition(slopes.map { $0.count == outChannels } ?? true && nextSlopes.map { $0.count == next.outChannels } ?? true,
+                     "Conv2d: fused slopes \(slopes?.count ?? 0), \(nextSlopes?.count ?? 0) for \(outChannels), \(next.outChannels) channels")
+        let outShape = next.outputShape(forInput: outputShape(forInput: input.shape))
+        let x = padAmount == 0 ? input : padPlanes(input, pad: padAmount, mode: padding, threads: context.threads)
+        let g = geometry(paddedHeight: x.shape[2], paddedWidth: x.shape[3])
+        return Tensor(shape: outShape) { out in
+            x.storage.withUnsafeBufferPointer { xp in
+                weight.storage.withUnsafeBufferPointer { wp in
+                    bias.storage.withUnsafeBufferPointer { bp in
+                        next.weight.storage.withUnsafeBufferPointer { w2 in
+                            next.bias.storage.withUnsafeBufferPointer { b2 in
+                                withOptionalPointer(slopes) { s1 in
+                                    withOptionalPointer(nextSlopes) { s2 in
+                                        let stage = PointwiseStage(inChannels: next.inChannels, outChannels: next.outChannels,
+                                                                   weight: w2.baseAddress!, bias: b2.baseAddress!, slopes: s2)
+                                        ConvKernels.forwardThenPointwise(g, batch: outShape[0], input: xp.baseAddress!,
+                                                                         weight: wp.baseAddress!, bias: bp.baseAddress!, slopes: s1,
+                                                                         pointwise: stage, output: out.baseAddress!,
+                                                                         threads: context.threads)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private func convolve(paddedInput x: Tensor, outShape: [Int], context: ComputeContext, slopes: [Float]? = nil) -> Tensor {
         let g = geometry(paddedHeight: x.shape[2], paddedWidth: x.shape[3])
         return Tensor(shape: outShape) { out in
@@ -156,4 +203,10 @@ public struct Conv2d: Layer {
         }
         return Backward(inputGradient: dx, parameterGradients: [dW, dB])
     }
+}
+
+/// Calls `body` with a pointer to `values`' storage, or with nil.
+func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -121,6 +121,48 @@ public struct ConvTranspose2d: Layer {
         return cropAddingBias(full, outShape: outShape)
     }
 
+    /// Whether `forward(_:afterPointwise:slopes:context:)` applies: `conv` is a stride-1 1x1
+    /// convolution giving this layer's input channels, and this layer takes the direct kernel.
+    public func canFuse(pointwise conv: Conv2d) -> Bool {
+        conv.kernel == 1 && conv.stride == 1 && conv.outChannels == inChannels
+            && ConvKernels.transposedDirectApplies(outChannels: outChannels, kernel: kernel, stride: stride)
+    }
+
+    /// Inference of the 1x1 convolution `conv` (+ activation `slopes`, nil for none) followed by
+    /// this layer: the direct kernel computes each input row it needs from `conv`'s input, so the
+    /// `inChannels` map never exists whole. Requires `canFuse(pointwise:)`.
+    public func forward(_ input: consuming Tensor, afterPointwise conv: Conv2d, slopes: [Float]?,
+                        context: ComputeContext) -> Tensor {
+        precondition(canFuse(pointwise: conv), "ConvTranspose2d: \(conv) then \(self) cannot be fused")
+        precondition(slopes.map { $0.count == inChannels } ?? true,
+                     "ConvTranspose2d: \(slopes?.count ?? 0) fused slopes for \(inChannels) channels")
+        let midShape = conv.outputShape(forInput: input.shape)
+        let outShape = outputShape(forInput: midShape)
+        let (n, _, h, w) = nchw(midShape, "ConvTranspose2d")
+        return Tensor(shape: outShape) { out in
+            input.storage.withUnsafeBufferPointer { xp in
+                conv.weight.storage.withUnsafeBufferPointer { w1 in
+                    conv.bias.storage.withUnsafeBufferPointer { b1 in
+                        withOptionalPointer(slopes) { s1 in
+                            weight.storage.withUnsafeBufferPointer { wp in
+                                bias.storage.withUnsafeBufferPointer { bp in
+                                    let stage = PointwiseStage(inChannels: conv.inChannels, outChannels: conv.outChannels,
+                                                               weight: w1.baseAddress!, bias: b1.baseAddress!, slopes: s1)
+                                    ConvKernels.transposedForward(batch: n, inChannels: inChannels, outChannels: outChannels,
+                                                                  inHeight: h, inWidth: w, kernel: kernel, stride: stride,
+                                                                  padding: padding, outHeight: outShape[2], outWidth: outShape[3],
+                                                                  input: xp.baseAddress!, weight: wp.baseAddress!,
+                                                                  bias: bp.baseAddress!, output: out.baseAddress!,
+                                                                  threads: context.threads, pointwise: stage)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private func cropAddingBias(_ full: Tensor, outShape: [Int]) -> Tensor {
         let (n, c, oh, ow) = (outShape[0], outShape[1], outShape[2], outShape[3])
         let fh = full.shape[2], fw = full.shape[3]

@@ -50,23 +50,55 @@ public struct Sequential: Layer {
         return total
     }
 
-    /// Inference. A `Conv2d` directly followed by a `ChannelSlopeActivation` (ReLU, leaky ReLU,
-    /// PReLU) runs as one step: the convolution applies the activation as it writes its output.
+    /// Inference, with fusions that give the same result as running the layers one by one (up to
+    /// rounding):
+    /// - a `Conv2d` directly followed by a `ChannelSlopeActivation` (ReLU, leaky ReLU, PReLU) runs
+    ///   as one step: the convolution applies the activation as it writes its output;
+    /// - a stride-1 convolution (+ activation) followed by a 1x1 convolution (+ activation) runs
+    ///   band by band, the first layer's output kept in L2 (`Conv2d.canFuse(pointwise:inputShape:)`);
+    /// - a 1x1 convolution (+ activation) followed by a direct `ConvTranspose2d` (FSRCNN's
+    ///   expansion and deconvolution) computes the rows the deconvolution reads on the fly
+    ///   (`ConvTranspose2d.canFuse(pointwise:)`).
+    /// Other layers, and patterns a kernel does not handle, run unfused.
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
         // `consume` hands the only reference to each layer, so elementwise layers work in place.
         var i = 0
         while i < layers.count {
-            if i + 1 < layers.count, let conv = layers[i] as? Conv2d, let act = layers[i + 1] as? any ChannelSlopeActivation,
-               let slopes = act.fusedSlopes(channels: conv.outChannels) {
-                x = conv.forward(consume x, fusedSlopes: slopes, context: context)
-                i += 2
-                continue
+            if let a = convolutionStage(at: i) {
+                if let b = convolutionStage(at: a.next), a.conv.canFuse(pointwise: b.conv, inputShape: x.shape) {
+                    x = a.conv.forward(consume x, fusedSlopes: a.slopes, thenPointwise: b.conv, nextSlopes: b.slopes,
+                                       context: context)
+                    i = b.next
+                    continue
+                }
+                if a.next < layers.count, let d = layers[a.next] as? ConvTranspose2d, d.canFuse(pointwise: a.conv),
+                   x.shape.count == 4, x.shape[1] == a.conv.inChannels {
+                    x = d.forward(consume x, afterPointwise: a.conv, slopes: a.slopes, context: context)
+                    i = a.next + 1
+                    continue
+                }
+                if let slopes = a.slopes {
+                    x = a.conv.forward(consume x, fusedSlopes: slopes, context: context)
+                    i = a.next
+                    continue
+                }
             }
             x = layers[i].forward(consume x, context: context)
             i += 1
         }
         return x
+    }
+
+    /// The `Conv2d` at `i` with the slopes of a directly following activation it can apply
+    /// (nil when there is none), and the index after both.
+    private func convolutionStage(at i: Int) -> (conv: Conv2d, slopes: [Float]?, next: Int)? {
+        guard i < layers.count, let conv = layers[i] as? Conv2d else { return nil }
+        if i + 1 < layers.count, let act = layers[i + 1] as? any ChannelSlopeActivation,
+           let slopes = act.fusedSlopes(channels: conv.outChannels) {
+            return (conv, slopes, i + 2)
+        }
+        return (conv, nil, i + 1)
     }
 
     /// One child `Activations` per layer.

@@ -89,12 +89,19 @@ extension ConvKernels {
     /// `[batch, outC, outHeight, outWidth]` and holds rows/columns `padding ..< padding + outHeight`
     /// (`outWidth`) of the uncropped result (zero input past the image, so `outputPadding` rows are
     /// the bias). Overwrites `output`. Requires `transposedDirectApplies`.
+    ///
+    /// With `pointwise` (a 1x1 convolution + activation to `inC` channels), `input` is that
+    /// convolution's input, `[batch, pointwise.inChannels, H, W]`: each input row the transposed
+    /// convolution needs is computed from it straight into the ring (inference fusion; the
+    /// `inC`-channel map never exists whole).
     public static func transposedForward(batch: Int, inChannels inC: Int, outChannels outC: Int, inHeight H: Int, inWidth W: Int,
                                          kernel k: Int, stride s: Int, padding pad: Int, outHeight OH: Int, outWidth OW: Int,
                                          input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                         output: UnsafeMutablePointer<Float>, threads: Int) {
+                                         output: UnsafeMutablePointer<Float>, threads: Int, pointwise: PointwiseStage? = nil) {
         precondition(transposedDirectApplies(outChannels: outC, kernel: k, stride: s),
                      "transposedForward: stride \(s), kernel \(k), \(outC) output channels not supported")
+        precondition(pointwise.map { $0.outChannels == inC } ?? true,
+                     "transposedForward: 1x1 stage gives \(pointwise?.outChannels ?? 0) channels, layer takes \(inC)")
         precondition(batch >= 0 && inC >= 1 && H >= 1 && W >= 1 && pad >= 0 && OH >= 0 && OW >= 0,
                      "transposedForward: bad geometry batch \(batch), in \(inC) \(H)x\(W), padding \(pad), out \(OH)x\(OW)")
         if batch == 0 || OH == 0 || OW == 0 { return }
@@ -124,14 +131,34 @@ extension ConvKernels {
         let offp = SendablePointer(offsets), cp = SendableConstPointer(UnsafePointer(codes))
         let bp = bias.map { SendableConstPointer($0) }
         let groupsBox = UncheckedBox(groups)
+        let stageInC = pointwise?.inChannels ?? inC
+        let stagePacked = pointwise?.packed()
+        defer { stagePacked?.deallocate() }
+        let stage = UncheckedBox(pointwise.map { ($0, stagePacked!) })
+        let zeroTap = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        zeroTap.initialize(to: 0)
+        defer { zeroTap.deallocate() }
+        let ztp = SendableConstPointer(UnsafePointer(zeroTap))
         Parallel.forEachWithWorker(batch * chunks, threads: workers) { worker, task in
             let n = task / chunks, range = Parallel.chunk(task % chunks, of: chunks, count: rows)
             let ring = sp.pointer + worker * perWorker, tile = ring + inC * R * rs
             let off = offp.pointer + worker * max(1, maxTaps)
-            let x = xp.pointer + n * inC * H * W
+            let x = xp.pointer + n * stageInC * H * W
             /// Copies input row r (all channels) into its ring slot, zero-padded.
             func load(_ r: Int) {
                 let slot = ((r % R) + R) % R
+                if let (pw, packed) = stage.value, r >= 0 && r < H {
+                    // Fused 1x1 + activation: the row's inC channels computed from the stage input.
+                    let count = min(W, rs - P)
+                    for ci in 0..<inC {
+                        let dst = ring + (ci * R + slot) * rs
+                        dst.update(repeating: 0, count: P)
+                        (dst + P + count).update(repeating: 0, count: rs - P - count)
+                    }
+                    pointwiseRow(pw, packed: packed, tap: ztp.pointer, x: x, height: H, width: W, row: r, count: count,
+                                 out: ring + slot * rs + P, chanStride: R * rs)
+                    return
+                }
                 for ci in 0..<inC {
                     let dst = ring + (ci * R + slot) * rs
                     if r < 0 || r >= H { dst.update(repeating: 0, count: rs); continue }

@@ -62,6 +62,8 @@ func wideForward(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer
     var p = 0
     // Main: 24-position blocks × all output channels.
     while p + 24 <= L {
+        // Where the three vectors go (one division each per block, not per output channel).
+        let s0 = wideSlot(band, p), s1 = wideSlot(band, p + 8), s2 = wideSlot(band, p + 16)
         for b in 0..<w.blocks {
             let co = b * 4
             let b0 = SIMD8<Float>(repeating: bias?[co] ?? 0), b1 = SIMD8<Float>(repeating: bias?[co + 1] ?? 0)
@@ -86,15 +88,16 @@ func wideForward(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer
                 }
                 xc += cs
             }
-            storeWide(a00, band, co, p); storeWide(a01, band, co, p + 8); storeWide(a02, band, co, p + 16)
-            storeWide(a10, band, co + 1, p); storeWide(a11, band, co + 1, p + 8); storeWide(a12, band, co + 1, p + 16)
-            storeWide(a20, band, co + 2, p); storeWide(a21, band, co + 2, p + 8); storeWide(a22, band, co + 2, p + 16)
-            storeWide(a30, band, co + 3, p); storeWide(a31, band, co + 3, p + 8); storeWide(a32, band, co + 3, p + 16)
+            storeWide(a00, band, co, p, s0); storeWide(a01, band, co, p + 8, s1); storeWide(a02, band, co, p + 16, s2)
+            storeWide(a10, band, co + 1, p, s0); storeWide(a11, band, co + 1, p + 8, s1); storeWide(a12, band, co + 1, p + 16, s2)
+            storeWide(a20, band, co + 2, p, s0); storeWide(a21, band, co + 2, p + 8, s1); storeWide(a22, band, co + 2, p + 16, s2)
+            storeWide(a30, band, co + 3, p, s0); storeWide(a31, band, co + 3, p + 8, s1); storeWide(a32, band, co + 3, p + 16, s2)
         }
         p += 24
     }
     // 8-position blocks.
     while p + 8 <= L {
+        let s0 = wideSlot(band, p)
         for b in 0..<w.blocks {
             let co = b * 4
             var a0 = SIMD8<Float>(repeating: bias?[co] ?? 0), a1 = SIMD8<Float>(repeating: bias?[co + 1] ?? 0)
@@ -112,8 +115,8 @@ func wideForward(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer
                 }
                 xc += cs
             }
-            storeWide(a0, band, co, p); storeWide(a1, band, co + 1, p)
-            storeWide(a2, band, co + 2, p); storeWide(a3, band, co + 3, p)
+            storeWide(a0, band, co, p, s0); storeWide(a1, band, co + 1, p, s0)
+            storeWide(a2, band, co + 2, p, s0); storeWide(a3, band, co + 3, p, s0)
         }
         p += 8
     }
@@ -289,6 +292,22 @@ func singleChannel(_ band: WideBand, co: Int, weights w: PackedWeights, taps: Un
             c += 1
             if c == band.rowStride { c = 0; r += 1 }
         }
+    }
+}
+
+/// Output offset (within a channel) of wide position `p`, or −1 when the 8 positions from `p`
+/// straddle a row end or the output is strided (then `storeWide` goes element by element).
+@inline(__always) func wideSlot(_ band: WideBand, _ p: Int) -> Int {
+    let r = p / band.rowStride, c = p - r * band.rowStride
+    return c + 8 <= band.cols && band.outColStride == 1 ? r * band.outRowStride + c : -1
+}
+
+/// `storeWide` with the slot computed by `wideSlot(band, p)`.
+@inline(__always) func storeWide(_ v: SIMD8<Float>, _ band: WideBand, _ co: Int, _ p: Int, _ slot: Int) {
+    if slot >= 0 {
+        store8(v, band.out + co * band.outChanStride + slot)
+    } else {
+        storeWide(v, band, co, p)
     }
 }
 

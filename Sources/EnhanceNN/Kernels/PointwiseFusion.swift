@@ -1,0 +1,130 @@
+// Inference fusions around 1x1 convolutions, so that a wide intermediate map (FSRCNN's
+// 56 channels) never goes to memory whole:
+//
+// - `forwardThenPointwise`: a stride-1 k×k convolution (+ activation) followed by a 1x1
+//   convolution (+ activation). Band by band, the k×k convolution writes its D-channel band
+//   into per-worker scratch sized for L2, the activation is applied, and the 1x1 (an S×D
+//   product over the band's positions, the wide engine with a single tap) writes the S-channel
+//   output rows. A 1x1 needs no halo, so bands do not overlap.
+// - The 1x1 (+ activation) in front of a direct transposed convolution is computed row by row
+//   into the transposed kernel's ring of input rows (`PointwiseStage`, used by
+//   `ConvKernels.transposedForward`): the D-channel map exists only as those few rows.
+//
+// Both compute the same sums in the same order as the unfused kernels' direct paths; only the
+// sgemm path of an unfused 1x1 orders its products differently (rounding-level differences).
+
+/// A 1x1 convolution (+ activation `v > 0 ? v : slopes[c] · v`) evaluated on the fly by a
+/// consumer kernel: `y[co] = bias[co] + Σ_ci weight[co·inChannels + ci] · x[ci]`.
+/// Pointers must stay valid for the duration of the consuming call.
+public struct PointwiseStage {
+    public var inChannels: Int
+    public var outChannels: Int
+    /// `[outChannels, inChannels]` (a 1x1 `Conv2d` weight in PyTorch order).
+    public var weight: UnsafePointer<Float>
+    public var bias: UnsafePointer<Float>?
+    /// One per output channel, or nil for no activation.
+    public var slopes: UnsafePointer<Float>?
+
+    public init(inChannels: Int, outChannels: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                slopes: UnsafePointer<Float>?) {
+        precondition(inChannels >= 1 && outChannels >= 1,
+                     "PointwiseStage: channels \(inChannels)->\(outChannels) must be >= 1")
+        self.inChannels = inChannels; self.outChannels = outChannels
+        self.weight = weight; self.bias = bias; self.slopes = slopes
+    }
+
+    /// Weights packed for `wideForward` with one tap.
+    func packed() -> PackedWeights {
+        PackedWeights(outC: outChannels, inC: inChannels, taps: 1) { co, ci, _ in weight[co * inChannels + ci] }
+    }
+}
+
+extension ConvKernels {
+    /// Bytes of the D-channel band that `forwardThenPointwise` keeps per worker (about half of L2).
+    static let pointwiseBandBytes = 192 << 10
+
+    /// Whether `forwardThenPointwise` handles a first convolution of geometry `g`: stride 1 on
+    /// the direct wide path (Winograd and the small-image sgemm path stay unfused: they are
+    /// either cheaper in arithmetic or already in cache).
+    public static func pointwiseFusionApplies(_ g: ConvGeometry) -> Bool {
+        g.stride == 1 && !winogradApplies(g) && !gemmForward(g)
+    }
+
+    /// `output = act₂(conv1x1(act₁(conv(input))))` for inference, without the intermediate map.
+    ///
+    /// `g` is the first (k×k, stride-1, already padded input) convolution with weights
+    /// `[D, inC, k, k]`, `bias`, optional `slopes` (D); `pointwise` maps its D channels to
+    /// `pointwise.outChannels` (S). `output` is `[batch, S, outH, outW]`, overwritten.
+    /// Requires `pointwiseFusionApplies(g)`.
+    public static func forwardThenPointwise(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>,
+                                            weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                            slopes: UnsafePointer<Float>?, pointwise: PointwiseStage,
+                                            output: UnsafeMutablePointer<Float>, threads: Int) {
+        precondition(pointwiseFusionApplies(g), "forwardThenPointwise: \(g) is not on the direct stride-1 path")
+        precondition(pointwise.inChannels == g.outChannels,
+                     "forwardThenPointwise: 1x1 takes \(pointwise.inChannels) channels, convolution gives \(g.outChannels)")
+        precondition(batch >= 0, "forwardThenPointwise: negative batch \(batch)")
+        if batch == 0 { return }
+        let k = g.kernel, D = g.outChannels, S = pointwise.outChannels, inC = g.inChannels
+        let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
+        let bandRows = bandHeight(rows: oh, rowStride: ow, batch: batch, threads: threads,
+                                  positions: max(ow, pointwiseBandBytes / 4 / D))
+        let bands = (oh + bandRows - 1) / bandRows
+        let taps = UnsafeMutablePointer<Int>.allocate(capacity: k * k + 1)
+        defer { taps.deallocate() }
+        for ty in 0..<k { for tx in 0..<k { taps[ty * k + tx] = ty * iw + tx } }
+        taps[k * k] = 0                                         // the 1x1's single tap
+        let first = PackedWeights(outC: D, inC: inC, taps: k * k) { co, ci, t in weight[(co * inC + ci) * k * k + t] }
+        defer { first.deallocate() }
+        let second = pointwise.packed()
+        defer { second.deallocate() }
+        let inCount = inC * (bandRows + k - 1) * iw + wideSlack
+        let midCount = D * bandRows * ow + wideSlack
+        let perWorker = inCount + midCount
+        let workers = min(batch * bands, max(1, threads))
+        let scratchAll = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
+        scratchAll.initialize(repeating: 0, count: workers * perWorker)
+        defer { scratchAll.deallocate() }
+        let inp = SendableConstPointer(input), out = SendablePointer(output), sp = SendablePointer(scratchAll)
+        let tp = SendableConstPointer(UnsafePointer(taps))
+        let b1 = bias.map { SendableConstPointer($0) }, s1 = slopes.map { SendableConstPointer($0) }
+        let b2 = pointwise.bias.map { SendableConstPointer($0) }, s2 = pointwise.slopes.map { SendableConstPointer($0) }
+        let weights = UncheckedBox((first, second))
+        Parallel.forEachWithWorker(batch * bands, threads: workers) { worker, task in
+            let n = task / bands, r0 = (task % bands) * bandRows, rows = min(bandRows, oh - r0)
+            let x = inp.pointer + n * g.inputCount
+            let inBand = sp.pointer + worker * perWorker, mid = inBand + inCount
+            // The band's input rows, copied row-contiguous into L2 (as the unfused direct path).
+            let plane = (rows + k - 1) * iw
+            for c in 0..<inC { (inBand + c * plane).update(from: x + (c * ih + r0) * iw, count: plane) }
+            let midPlane = rows * ow
+            let band1 = WideBand(x: UnsafePointer(inBand), chanStride: plane, rowStride: iw, rows: rows, cols: ow,
+                                 out: mid, outChanStride: midPlane, outRowStride: ow, outColStride: 1)
+            wideForward(band1, weights: weights.value.0, taps: tp.pointer, tapRows: k, tapCols: k, bias: b1?.pointer)
+            if let sl = s1?.pointer {
+                for co in 0..<D { applySlope(sl[co], mid + co * midPlane, count: midPlane) }
+            }
+            // The band's output rows are contiguous in each output plane: one wide row of midPlane.
+            let y = out.pointer + n * S * oh * ow + r0 * ow
+            let band2 = WideBand(x: UnsafePointer(mid), chanStride: midPlane, rowStride: midPlane, rows: 1, cols: midPlane,
+                                 out: y, outChanStride: oh * ow, outRowStride: midPlane, outColStride: 1)
+            wideForward(band2, weights: weights.value.1, taps: tp.pointer + k * k, tapRows: 1, tapCols: 1, bias: b2?.pointer)
+            if let sl = s2?.pointer {
+                for co in 0..<S { applySlope(sl[co], y + co * oh * ow, count: midPlane) }
+            }
+        }
+    }
+
+    /// Row `r` of a `PointwiseStage` over the `[inChannels, H, W]` map `x`, columns `0..<count`,
+    /// written to `out + c·chanStride` for output channel c (activation applied).
+    static func pointwiseRow(_ stage: PointwiseStage, packed: PackedWeights, tap: UnsafePointer<Int>,
+                             x: UnsafePointer<Float>, height H: Int, width W: Int, row r: Int, count: Int,
+                             out: UnsafeMutablePointer<Float>, chanStride: Int) {
+        let band = WideBand(x: x + r * W, chanStride: H * W, rowStride: W, rows: 1, cols: count,
+                            out: out, outChanStride: chanStride, outRowStride: count, outColStride: 1)
+        wideForward(band, weights: packed, taps: tap, tapRows: 1, tapCols: 1, bias: stage.bias)
+        if let sl = stage.slopes {
+            for c in 0..<stage.outChannels { applySlope(sl[c], out + c * chanStride, count: count) }
+        }
+    }
+}
