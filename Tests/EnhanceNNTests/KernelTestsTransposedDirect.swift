@@ -19,6 +19,12 @@ import Testing
         ((2, 1, 13, 12, 3, 3, 0, 2, 1), "kernel = stride: one tap per phase, bias-only output-padding rows"),
         ((9, 1, 3, 40, 7, 5, 2, 0, 1), "stride 5: a group of four phases and one of one, few rows"),
         ((6, 1, 1, 1, 9, 2, 0, 0, 1), "one input pixel"),
+        // Channel chunks of 16 (the tile accumulates across chunks), including a partial last chunk.
+        ((64, 1, 17, 29, 9, 2, 4, 1, 1), "Fast AR-CNN-like 64 -> 1, four full chunks, odd width"),
+        ((56, 1, 13, 23, 9, 4, 4, 3, 1), "FSRCNN x4 paper form, 3.5 chunks: runs of 4 then 1 slots"),
+        ((33, 2, 11, 19, 9, 3, 4, 2, 1), "x3, 2 outputs, chunks 16 + 16 + 1"),
+        ((20, 1, 9, 45, 8, 2, 3, 1, 1), "even kernel s = 2: no extra row/column, chunks 16 + 4"),
+        ((17, 1, 7, 21, 7, 5, 2, 0, 2), "stride 5 (groups of 4 and 1 phases, two runs), batch 2"),
     ]
 
     @Test func matchesReference() {

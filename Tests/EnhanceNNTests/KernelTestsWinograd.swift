@@ -34,7 +34,6 @@ import Testing
             var y = [Float](repeating: .nan, count: g.outputCount * batch)
             ConvKernels.winogradForward(g, batch: batch, input: x, weight: w, bias: b, output: &y, threads: threads, tile: tile)
             let r = KernelTests.close(y, ref, scale: 0, tol: tol)
-            if report && threads == 1 { print("winograd \(g) m \(tile ?? 0) batch \(batch): max error \(r.worst / bnd) · bound") }
             #expect(r.ok, "winograd \(g) m \(tile ?? 0) batch \(batch) bias \(bias) threads \(threads): max error \(r.worst) > \(tol)")
             if let f = first {
                 #expect(f == y, "winograd \(g) batch \(batch): threads \(threads) differs from threads 1")
@@ -158,7 +157,7 @@ import Testing
     }
 
     /// `forward` takes the Winograd path where `winogradApplies` says so, and the direct path when
-    /// `useWinograd` is off (both agree with the reference).
+    /// through `directForward` (both agree with the reference).
     @Test func dispatch() {
         let big = ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 40, inWidth: 40, kernel: 5, stride: 1)
         #expect(ConvKernels.winogradApplies(big) == ConvKernels.useWinograd)
@@ -173,17 +172,12 @@ import Testing
         ConvKernels.forward(big, batch: 1, input: x, weight: w, bias: b, output: &viaForward, threads: 2)
         ConvKernels.winogradForward(big, batch: 1, input: x, weight: w, bias: b, output: &wino, threads: 2)
         #expect(viaForward == wino || !ConvKernels.useWinograd)
-        let saved = ConvKernels.useWinograd
-        ConvKernels.useWinograd = false
-        ConvKernels.forward(big, batch: 1, input: x, weight: w, bias: b, output: &direct, threads: 2)
-        ConvKernels.useWinograd = saved
+        ConvKernels.directForward(big, batch: 1, input: x, weight: w, bias: b, output: &direct, threads: 2)
         let tol = 2e-6 * Self.bound(big, batch: 1, x, w, b)
         #expect(KernelTests.close(direct, wino, scale: 0, tol: tol).ok)
     }
 
-    // MARK: Measurements (run with ENHANCE_WINOGRAD_REPORT=1; they print, never assert)
-
-    static let report = ProcessInfo.processInfo.environment["ENHANCE_WINOGRAD_REPORT"] == "1"
+    // MARK: Accuracy on realistic data
 
     /// SRCNN-like data: inputs in [0, 1] (after ReLU), weights ~ N(0, σ).
     static func realistic(_ g: ConvGeometry, batch: Int, sigma: Float, seed: UInt64) -> (x: [Float], w: [Float], b: [Float]) {
@@ -196,9 +190,12 @@ import Testing
         return (x, w, (0..<g.outChannels).map { _ in noise.next() * 0.1 })
     }
 
-    /// Max |error| vs the Double reference of every candidate tile size, on realistic data.
-    @Test(.enabled(if: report)) func accuracyReport() {
-        for (r, ms) in [(5, [2, 3, 4]), (3, [2, 4, 6])] {
+    /// Max |error| vs the Double reference of the direct path and the chosen tile size (m = 4) on
+    /// SRCNN-like data, relative to the rms output: measured 0.7e-5 (direct), 1.35e-5 (F(4,5)),
+    /// 1.6e-5 (F(4,3)); the test allows 3e-5. (Smaller tiles, F(2,·) and F(3,5), measured 1.0–1.4e-5;
+    /// F(6,3) 2.7e-5.)
+    @Test func accuracyOnRealisticData() {
+        for r in [5, 3] {
             let g = ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 60 + r - 1, inWidth: 60 + r - 1, kernel: r, stride: 1)
             for sigma: Float in [0.01, 0.05] {
                 let d = Self.realistic(g, batch: 1, sigma: sigma, seed: 77)
@@ -206,69 +203,15 @@ import Testing
                 ConvKernels.Reference.forward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &ref)
                 let typical = (ref.map { $0 * $0 }.reduce(0, +) / Float(ref.count)).squareRoot()
                 var direct = [Float](repeating: 0, count: g.outputCount)
-                let saved = ConvKernels.useWinograd
-                ConvKernels.useWinograd = false
-                ConvKernels.forward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &direct, threads: 2)
-                ConvKernels.useWinograd = saved
+                ConvKernels.directForward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &direct, threads: 2)
                 print(String(format: "k%d σ %.2f: rms output %.4f, direct path max error %.2e", r, sigma, typical, maxAbsDiff(direct, ref)))
-                for m in ms {
-                    var y = [Float](repeating: 0, count: g.outputCount)
-                    ConvKernels.winogradForward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &y, threads: 2, tile: m)
-                    let e = maxAbsDiff(y, ref)
-                    print(String(format: "  F(%d,%d): max error %.2e = %.2e × rms", m, r, e, e / typical))
-                }
+                var y = [Float](repeating: 0, count: g.outputCount)
+                ConvKernels.winogradForward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &y, threads: 2, tile: 4)
+                let e = maxAbsDiff(y, ref)
+                print(String(format: "  F(4,%d): max error %.2e = %.2e × rms", r, e, e / typical))
+                #expect(maxAbsDiff(direct, ref) <= 3e-5 * typical)
+                #expect(e <= 3e-5 * typical, "F(4,\(r)) σ \(sigma): error \(e / typical) × rms")
             }
-        }
-    }
-
-    /// Best-of-N times of the SRCNN 9-5-5 middle layer, Winograd (each tile size) vs direct,
-    /// alternating so that background load hits both alike.
-    @Test(.enabled(if: report)) func speedReport() {
-        func best(_ n: Int, _ body: () -> Void) -> Double {
-            var t = Double.infinity
-            for _ in 0..<n {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                body()
-                t = min(t, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
-            return t
-        }
-        let threads = Int(ProcessInfo.processInfo.environment["ENHANCE_WINOGRAD_THREADS"] ?? "") ?? 2
-        let shapes: [(ConvGeometry, Int, String)] = [
-            (ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 508, inWidth: 508, kernel: 5, stride: 1), 1, "9-5-5 layer 512"),
-            (ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 25, inWidth: 25, kernel: 5, stride: 1), 64, "9-5-5 layer, 64 patches"),
-            (ConvGeometry(inChannels: 64, outChannels: 64, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 64→64 256"),
-            (ConvGeometry(inChannels: 32, outChannels: 32, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 32→32 256"),
-            (ConvGeometry(inChannels: 16, outChannels: 16, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 16→16 256"),
-            (ConvGeometry(inChannels: 16, outChannels: 16, inHeight: 258, inWidth: 258, kernel: 5, stride: 1), 1, "5x5 16→16 256"),
-            (ConvGeometry(inChannels: 12, outChannels: 12, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 12→12 256"),
-            (ConvGeometry(inChannels: 48, outChannels: 9, inHeight: 172, inWidth: 172, kernel: 3, stride: 1), 1, "3x3 48→9 170"),
-            (ConvGeometry(inChannels: 8, outChannels: 32, inHeight: 258, inWidth: 258, kernel: 3, stride: 1), 1, "3x3 8→32 256"),
-            (ConvGeometry(inChannels: 32, outChannels: 8, inHeight: 258, inWidth: 258, kernel: 5, stride: 1), 1, "5x5 32→8 256"),
-        ]
-        // ENHANCE_WINOGRAD_SHAPES=0,1 picks shapes; ENHANCE_WINOGRAD_TILES=4 picks tile sizes.
-        let env = ProcessInfo.processInfo.environment
-        let pick = env["ENHANCE_WINOGRAD_SHAPES"].map { $0.split(separator: ",").compactMap { Int($0) } }
-        let tiles = env["ENHANCE_WINOGRAD_TILES"].map { $0.split(separator: ",").compactMap { Int($0) } }
-        for (index, (g, batch, name)) in shapes.enumerated() where pick?.contains(index) ?? true {
-            let d = Self.realistic(g, batch: batch, sigma: 0.03, seed: 1)
-            var y = [Float](repeating: 0, count: g.outputCount * batch)
-            let ms = (g.kernel == 5 ? [2, 3, 4] : [2, 4, 6]).filter { tiles?.contains($0) ?? true }
-            var times = [Double](repeating: .infinity, count: ms.count + 1)
-            for _ in 0..<3 {
-                let saved = ConvKernels.useWinograd
-                ConvKernels.useWinograd = false
-                times[0] = min(times[0], best(2) { ConvKernels.forward(g, batch: batch, input: d.x, weight: d.w, bias: d.b, output: &y, threads: threads) })
-                ConvKernels.useWinograd = saved
-                for (i, m) in ms.enumerated() {
-                    times[i + 1] = min(times[i + 1], best(2) {
-                        ConvKernels.winogradForward(g, batch: batch, input: d.x, weight: d.w, bias: d.b, output: &y, threads: threads, tile: m)
-                    })
-                }
-            }
-            var line = String(format: "%@ (%d threads): direct %.1f ms (%.0f GFLOP/s)", name, threads, times[0], g.flops * Double(batch) / times[0] / 1e6)
-            for (i, m) in ms.enumerated() { line += String(format: ", F(%d) %.1f ms", m, times[i + 1]) }
-            print(line)
         }
     }
 }

@@ -62,6 +62,16 @@ public enum ConvKernels {
             }
             return
         }
+        directForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads, slopes: slopes)
+    }
+
+    /// `forward` without the Winograd path: sgemm for small images and 1x1, otherwise the wide
+    /// direct kernel. Tests compare the two paths through it (no global switch to flip).
+    public static func directForward(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                     bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int,
+                                     slopes: UnsafePointer<Float>? = nil) {
+        precondition(batch >= 0, "ConvKernels.directForward: negative batch \(batch)")
+        if batch == 0 { return }
         if gemmForward(g) {
             gemmForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads, slopes: slopes)
             return

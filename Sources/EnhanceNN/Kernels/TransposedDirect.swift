@@ -8,7 +8,12 @@
 // taken in "groups" sharing one tap grid: for s = 2 all four phases, otherwise up to four phases of
 // one phase row. Every loaded run of 24 low-resolution samples x[ci, a − jy, b0 − jx ..< +24]
 // feeds each phase of the group that has the tap (jy, jx) (exact taps: no zero weights are
-// multiplied), so a load serves up to four phases × three accumulators.
+// multiplied), so a load serves up to four phases × three accumulators. The block kernels follow
+// the group's tap structure with loops (s = 2: a (k/2)² block of four-phase taps, then an edge
+// column, row and corner; one phase row: at most two runs of taps with the same phases per tap
+// row), so no branch in the inner loop depends on the tap. They walk the row in channel chunks
+// of `transposedChunk` (weights and the rows under a block stay in L1) and are never inlined:
+// inlined into the worker closure, the serial (1-thread) copy compiled about 4x slower.
 //
 // Each worker walks a contiguous range of low-resolution rows and keeps the last ⌈k/s⌉ input rows
 // of every channel in a small ring (zero-padded on the left by ⌈k/s⌉ − 1 columns and outside the
@@ -35,6 +40,14 @@ extension ConvKernels {
         /// Packed weights `[co][ci][tap][active slot]`, `perChannel` floats per (co, ci).
         var weights: UnsafeMutablePointer<Float>
         var perChannel: Int
+        /// Tap rows (`jy = 0..<tapRows`) and the branch-free loop structure of one channel's taps.
+        /// Two phase rows (s = 2): rows `0..<fullRows` have `fullCols` four-phase taps then, if
+        /// `extraCol`, one tap of slots {0, 2}; if `extraRow`, row `fullRows` has `fullCols`
+        /// taps of slots {0, 1} then, if `extraCol`, one of slot 0. One phase row: every tap row
+        /// is the same sequence of runs, `runs[i]` = (slots `0..<n`, `count` consecutive jx).
+        var tapRows: Int
+        var fullRows = 0, fullCols = 0, extraRow = false, extraCol = false
+        var runs: [(n: Int, count: Int)] = []
     }
 
     /// Slots (indices into the group's accumulators) active for a code.
@@ -80,7 +93,23 @@ extension ConvKernels {
                     }
                 }
             }
-            return TransposedGroup(py: shape.py, px: shape.px, taps: taps, weights: weights, perChannel: perChannel)
+            var group = TransposedGroup(py: shape.py, px: shape.px, taps: taps, weights: weights, perChannel: perChannel, tapRows: th)
+            if shape.py.count == 2 {
+                // s = 2: extents of phase 0 are those of phase 1 or one more.
+                group.fullRows = extent(shape.py[1]); group.extraRow = th > group.fullRows
+                group.fullCols = extent(shape.px[1]); group.extraCol = tw > group.fullCols
+            } else {
+                var jx = 0
+                while jx < tw {
+                    let n = shape.px.filter { extent($0) > jx }.count
+                    var count = 0
+                    while jx < tw && shape.px.filter({ extent($0) > jx }).count == n { count += 1; jx += 1 }
+                    group.runs.append((n, count))
+                }
+                // Phase extents ⌈(k − p)/s⌉ take at most two values, so a tap row has at most two runs.
+                precondition(group.runs.count <= 2, "transposedGroups: \(group.runs.count) tap runs")
+            }
+            return group
         }
     }
 
@@ -113,7 +142,7 @@ extension ConvKernels {
         let rs = bEnd + P                                     // ring row: column q ↔ input column q − P
         let groups = transposedGroups(inChannels: inC, outChannels: outC, kernel: k, stride: s, weight: weight)
         defer { for g in groups { g.weights.deallocate() } }
-        let maxTaps = groups.map(\.taps.count).max() ?? 0
+        let maxTaps = groups.map(\.tapRows).max() ?? 0
         let tileStride = bEnd - bLo
         let perWorker = inC * R * rs + 4 * tileStride
         let rows = aHi - aLo
@@ -124,11 +153,8 @@ extension ConvKernels {
         defer { scratch.deallocate() }
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: workers * max(1, maxTaps))
         defer { offsets.deallocate() }
-        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: groups.count * max(1, maxTaps))
-        defer { codes.deallocate() }
-        for (gi, g) in groups.enumerated() { for (t, tap) in g.taps.enumerated() { codes[gi * maxTaps + t] = UInt8(tap.code) } }
         let xp = SendableConstPointer(input), op = SendablePointer(output), sp = SendablePointer(scratch)
-        let offp = SendablePointer(offsets), cp = SendableConstPointer(UnsafePointer(codes))
+        let offp = SendablePointer(offsets)
         let bp = bias.map { SendableConstPointer($0) }
         let groupsBox = UncheckedBox(groups)
         let stageInC = pointwise?.inChannels ?? inC
@@ -172,26 +198,50 @@ extension ConvKernels {
             for r in (first - P)..<first { load(r) }
             for a in (aLo + range.lowerBound)..<(aLo + range.upperBound) {
                 load(a)
-                for (gi, g) in groupsBox.value.enumerated() {
+                for g in groupsBox.value {
                     // Skip a phase row group whose output rows are all cropped away.
                     if !g.py.contains(where: { let y = $0 + s * a - pad; return y >= 0 && y < OH }) { continue }
-                    for (t, tap) in g.taps.enumerated() {
-                        let r = a - tap.jy
-                        off[t] = ((r % R) + R) % R * rs + P - tap.jx
-                    }
-                    let T = g.taps.count, code = cp.pointer + gi * maxTaps, X = g.px.count
+                    // Ring offset of tap row jy's column 0 (tap (jy, jx) reads it shifted by −jx).
+                    for jy in 0..<g.tapRows { off[jy] = (((a - jy) % R) + R) % R * rs + P }
+                    let X = g.px.count
+                    let n0 = g.runs.first?.n ?? 0, rc0 = g.runs.first?.count ?? 0
+                    let n1 = g.runs.count > 1 ? g.runs[1].n : 0, rc1 = g.runs.count > 1 ? g.runs[1].count : 0
                     for co in 0..<outC {
                         let w = UnsafePointer(g.weights + co * inC * g.perChannel)
-                        var b0 = bLo
-                        while b0 + 24 <= bEnd {
-                            transposedBlock24(UnsafePointer(ring + b0), chanStride: R * rs, channels: inC, offsets: off,
-                                              codes: code, taps: T, weights: w, tile: tile + (b0 - bLo), tileStride: tileStride)
-                            b0 += 24
-                        }
-                        while b0 < bEnd {
-                            transposedBlock8(UnsafePointer(ring + b0), chanStride: R * rs, channels: inC, offsets: off,
-                                             codes: code, taps: T, weights: w, tile: tile + (b0 - bLo), tileStride: tileStride)
-                            b0 += 8
+                        // Channel chunks small enough for L1; the tile accumulates across chunks.
+                        var c0 = 0
+                        while c0 < inC {
+                            let cn = min(transposedChunk, inC - c0), acc = c0 > 0
+                            let wc = w + c0 * g.perChannel, xc = UnsafePointer(ring + c0 * R * rs)
+                            var b0 = bLo
+                            if g.py.count == 2 {
+                                while b0 + 24 <= bEnd {
+                                    stride2Block24(xc + b0, chanStride: R * rs, channels: cn, rows: off, fullRows: g.fullRows, fullCols: g.fullCols,
+                                                   extraRow: g.extraRow, extraCol: g.extraCol, weights: wc,
+                                                 tile: tile + (b0 - bLo), tileStride: tileStride, accumulate: acc)
+                                    b0 += 24
+                                }
+                                while b0 < bEnd {
+                                    stride2Block8(xc + b0, chanStride: R * rs, channels: cn, rows: off, fullRows: g.fullRows, fullCols: g.fullCols,
+                                                  extraRow: g.extraRow, extraCol: g.extraCol, weights: wc,
+                                                 tile: tile + (b0 - bLo), tileStride: tileStride, accumulate: acc)
+                                    b0 += 8
+                                }
+                            } else {
+                                while b0 + 24 <= bEnd {
+                                    phaseRowBlock24(xc + b0, chanStride: R * rs, channels: cn, rows: off, tapRows: g.tapRows, slots: X,
+                                                    n0: n0, c0: rc0, n1: n1, c1: rc1, weights: wc,
+                                                  tile: tile + (b0 - bLo), tileStride: tileStride, accumulate: acc)
+                                    b0 += 24
+                                }
+                                while b0 < bEnd {
+                                    phaseRowBlock8(xc + b0, chanStride: R * rs, channels: cn, rows: off, tapRows: g.tapRows, slots: X,
+                                                   n0: n0, c0: rc0, n1: n1, c1: rc1, weights: wc,
+                                                  tile: tile + (b0 - bLo), tileStride: tileStride, accumulate: acc)
+                                    b0 += 8
+                                }
+                            }
+                            c0 += cn
                         }
                         // Interleave the phases (with the bias) into the cropped output rows.
                         let bv = bp?.pointer[co] ?? 0
@@ -238,6 +288,10 @@ extension ConvKernels {
 }
 
 
+/// Channel chunk of the transposed kernel: 16 channels of ⌈k/s⌉ ring rows around a 24-column
+/// block and their weights (≤ 16·81 floats) stay in L1 while the block walks along the row.
+let transposedChunk = 16
+
 /// `a_i += x_i · w` for three accumulators.
 @inline(__always)
 private func fma3(_ a0: inout SIMD8<Float>, _ a1: inout SIMD8<Float>, _ a2: inout SIMD8<Float>,
@@ -246,83 +300,189 @@ private func fma3(_ a0: inout SIMD8<Float>, _ a1: inout SIMD8<Float>, _ a2: inou
     a0 = a0.addingProduct(x0, v); a1 = a1.addingProduct(x1, v); a2 = a2.addingProduct(x2, v)
 }
 
-/// 24 low-resolution columns of up to four phases: slot j's result goes to
-/// `tile[j·tileStride ..< +24]`. `x` is the ring at the block's first column; tap t reads
-/// `x + ci·chanStride + offsets[t]`, and its weights (one per active slot, see
-/// `TransposedGroup.taps`) follow each other in `weights`, `[ci][tap][slot]`.
 @inline(__always)
-private func transposedBlock24(_ x: UnsafePointer<Float>, chanStride: Int, channels: Int, offsets: UnsafePointer<Int>,
-                               codes: UnsafePointer<UInt8>, taps: Int, weights: UnsafePointer<Float>,
-                               tile: UnsafeMutablePointer<Float>, tileStride: Int) {
-    var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>()
-    var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>()
-    var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>()
-    var a30 = SIMD8<Float>(), a31 = SIMD8<Float>(), a32 = SIMD8<Float>()
+private func fma1(_ a: inout SIMD8<Float>, _ x: SIMD8<Float>, _ w: Float) {
+    a = a.addingProduct(x, SIMD8<Float>(repeating: w))
+}
+
+@inline(__always)
+private func loadOrZero(_ p: UnsafeMutablePointer<Float>, _ accumulate: Bool) -> SIMD8<Float> {
+    accumulate ? load8(p) : SIMD8<Float>()
+}
+
+// Block kernels. `x` is the ring at the block's first column and first channel of the chunk;
+// tap (jy, jx) of channel ci reads `x + ci·chanStride + rows[jy] − jx`; its weights (one per
+// active slot) follow each other in `weights`, `[ci][tap][slot]` in the group's tap order. Slot j
+// accumulates into `tile[j·tileStride ..< +width]` (added to it when `accumulate`). No branch
+// depends on the tap inside a channel: the loops follow the group's tap structure.
+
+/// s = 2 (four phases, slots 0 = (0,0), 1 = (0,1), 2 = (1,0), 3 = (1,1)), 24 columns.
+@inline(never)
+private func stride2Block24(_ x: UnsafePointer<Float>, chanStride: Int, channels: Int, rows: UnsafePointer<Int>,
+                            fullRows: Int, fullCols: Int, extraRow: Bool, extraCol: Bool, weights: UnsafePointer<Float>,
+                            tile: UnsafeMutablePointer<Float>, tileStride: Int, accumulate: Bool) {
+    let t1 = tile + tileStride, t2 = t1 + tileStride, t3 = t2 + tileStride
+    var a00 = loadOrZero(tile, accumulate), a01 = loadOrZero(tile + 8, accumulate), a02 = loadOrZero(tile + 16, accumulate)
+    var a10 = loadOrZero(t1, accumulate), a11 = loadOrZero(t1 + 8, accumulate), a12 = loadOrZero(t1 + 16, accumulate)
+    var a20 = loadOrZero(t2, accumulate), a21 = loadOrZero(t2 + 8, accumulate), a22 = loadOrZero(t2 + 16, accumulate)
+    var a30 = loadOrZero(t3, accumulate), a31 = loadOrZero(t3 + 8, accumulate), a32 = loadOrZero(t3 + 16, accumulate)
     var wp = weights, xc = x
     for _ in 0..<channels {
-        for t in 0..<taps {
-            let p = xc + offsets[t]
-            let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
-            switch codes[t] {
-            case 4:
+        for jy in 0..<fullRows {
+            var p = xc + rows[jy]
+            for _ in 0..<fullCols {
+                let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
                 fma3(&a00, &a01, &a02, x0, x1, x2, wp[0]); fma3(&a10, &a11, &a12, x0, x1, x2, wp[1])
                 fma3(&a20, &a21, &a22, x0, x1, x2, wp[2]); fma3(&a30, &a31, &a32, x0, x1, x2, wp[3])
-                wp += 4
-            case 3:
-                fma3(&a00, &a01, &a02, x0, x1, x2, wp[0]); fma3(&a10, &a11, &a12, x0, x1, x2, wp[1])
-                fma3(&a20, &a21, &a22, x0, x1, x2, wp[2])
-                wp += 3
-            case 2:
-                fma3(&a00, &a01, &a02, x0, x1, x2, wp[0]); fma3(&a10, &a11, &a12, x0, x1, x2, wp[1])
-                wp += 2
-            case 5:
+                wp += 4; p -= 1
+            }
+            if extraCol {
+                let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
                 fma3(&a00, &a01, &a02, x0, x1, x2, wp[0]); fma3(&a20, &a21, &a22, x0, x1, x2, wp[1])
                 wp += 2
-            default:
-                fma3(&a00, &a01, &a02, x0, x1, x2, wp[0])
+            }
+        }
+        if extraRow {
+            var p = xc + rows[fullRows]
+            for _ in 0..<fullCols {
+                let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
+                fma3(&a00, &a01, &a02, x0, x1, x2, wp[0]); fma3(&a10, &a11, &a12, x0, x1, x2, wp[1])
+                wp += 2; p -= 1
+            }
+            if extraCol {
+                fma3(&a00, &a01, &a02, load8(p), load8(p + 8), load8(p + 16), wp[0])
                 wp += 1
             }
         }
         xc += chanStride
     }
-    let t1 = tile + tileStride, t2 = t1 + tileStride, t3 = t2 + tileStride
     store8(a00, tile); store8(a01, tile + 8); store8(a02, tile + 16)
     store8(a10, t1); store8(a11, t1 + 8); store8(a12, t1 + 16)
     store8(a20, t2); store8(a21, t2 + 8); store8(a22, t2 + 16)
     store8(a30, t3); store8(a31, t3 + 8); store8(a32, t3 + 16)
 }
 
-/// `transposedBlock24` for 8 columns.
-@inline(__always)
-private func transposedBlock8(_ x: UnsafePointer<Float>, chanStride: Int, channels: Int, offsets: UnsafePointer<Int>,
-                              codes: UnsafePointer<UInt8>, taps: Int, weights: UnsafePointer<Float>,
-                              tile: UnsafeMutablePointer<Float>, tileStride: Int) {
-    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+/// `stride2Block24` for 8 columns.
+@inline(never)
+private func stride2Block8(_ x: UnsafePointer<Float>, chanStride: Int, channels: Int, rows: UnsafePointer<Int>,
+                           fullRows: Int, fullCols: Int, extraRow: Bool, extraCol: Bool, weights: UnsafePointer<Float>,
+                           tile: UnsafeMutablePointer<Float>, tileStride: Int, accumulate: Bool) {
+    let t1 = tile + tileStride, t2 = t1 + tileStride, t3 = t2 + tileStride
+    var a0 = loadOrZero(tile, accumulate), a1 = loadOrZero(t1, accumulate)
+    var a2 = loadOrZero(t2, accumulate), a3 = loadOrZero(t3, accumulate)
     var wp = weights, xc = x
     for _ in 0..<channels {
-        for t in 0..<taps {
-            let v = load8(xc + offsets[t])
-            switch codes[t] {
+        for jy in 0..<fullRows {
+            var p = xc + rows[jy]
+            for _ in 0..<fullCols {
+                let v = load8(p)
+                fma1(&a0, v, wp[0]); fma1(&a1, v, wp[1]); fma1(&a2, v, wp[2]); fma1(&a3, v, wp[3])
+                wp += 4; p -= 1
+            }
+            if extraCol { let v = load8(p); fma1(&a0, v, wp[0]); fma1(&a2, v, wp[1]); wp += 2 }
+        }
+        if extraRow {
+            var p = xc + rows[fullRows]
+            for _ in 0..<fullCols {
+                let v = load8(p)
+                fma1(&a0, v, wp[0]); fma1(&a1, v, wp[1])
+                wp += 2; p -= 1
+            }
+            if extraCol { fma1(&a0, load8(p), wp[0]); wp += 1 }
+        }
+        xc += chanStride
+    }
+    store8(a0, tile); store8(a1, t1); store8(a2, t2); store8(a3, t3)
+}
+
+/// One phase row (s ≥ 3; slots 0..<X ≤ 4 are phases along the row), 24 columns. A tap row is
+/// at most two runs of taps with the same slots (extents of phases differ by at most one):
+/// `n0` slots for `c0` taps, then `n1` slots for `c1` taps.
+@inline(never)
+private func phaseRowBlock24(_ x: UnsafePointer<Float>, chanStride: Int, channels: Int, rows: UnsafePointer<Int>,
+                             tapRows: Int, slots X: Int, n0: Int, c0: Int, n1: Int, c1: Int, weights: UnsafePointer<Float>,
+                             tile: UnsafeMutablePointer<Float>, tileStride: Int, accumulate: Bool) {
+    let t1 = tile + min(1, X - 1) * tileStride, t2 = tile + min(2, X - 1) * tileStride, t3 = tile + min(3, X - 1) * tileStride
+    var a00 = loadOrZero(tile, accumulate), a01 = loadOrZero(tile + 8, accumulate), a02 = loadOrZero(tile + 16, accumulate)
+    var a10 = loadOrZero(t1, accumulate), a11 = loadOrZero(t1 + 8, accumulate), a12 = loadOrZero(t1 + 16, accumulate)
+    var a20 = loadOrZero(t2, accumulate), a21 = loadOrZero(t2 + 8, accumulate), a22 = loadOrZero(t2 + 16, accumulate)
+    var a30 = loadOrZero(t3, accumulate), a31 = loadOrZero(t3 + 8, accumulate), a32 = loadOrZero(t3 + 16, accumulate)
+    var wp = weights, xc = x
+    for _ in 0..<channels {
+        for jy in 0..<tapRows {
+            var p = xc + rows[jy]
+            for r in 0..<2 {
+                let n = r == 0 ? n0 : n1, count = r == 0 ? c0 : c1
+            switch n {
             case 4:
-                a0 = a0.addingProduct(v, SIMD8(repeating: wp[0])); a1 = a1.addingProduct(v, SIMD8(repeating: wp[1]))
-                a2 = a2.addingProduct(v, SIMD8(repeating: wp[2])); a3 = a3.addingProduct(v, SIMD8(repeating: wp[3]))
-                wp += 4
+                for _ in 0..<count {
+                    let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
+                    fma3(&a00, &a01, &a02, x0, x1, x2, wp[0])
+                    fma3(&a10, &a11, &a12, x0, x1, x2, wp[1])
+                    fma3(&a20, &a21, &a22, x0, x1, x2, wp[2])
+                    fma3(&a30, &a31, &a32, x0, x1, x2, wp[3])
+                    wp += 4; p -= 1
+                }
             case 3:
-                a0 = a0.addingProduct(v, SIMD8(repeating: wp[0])); a1 = a1.addingProduct(v, SIMD8(repeating: wp[1]))
-                a2 = a2.addingProduct(v, SIMD8(repeating: wp[2]))
-                wp += 3
+                for _ in 0..<count {
+                    let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
+                    fma3(&a00, &a01, &a02, x0, x1, x2, wp[0])
+                    fma3(&a10, &a11, &a12, x0, x1, x2, wp[1])
+                    fma3(&a20, &a21, &a22, x0, x1, x2, wp[2])
+                    wp += 3; p -= 1
+                }
             case 2:
-                a0 = a0.addingProduct(v, SIMD8(repeating: wp[0])); a1 = a1.addingProduct(v, SIMD8(repeating: wp[1]))
-                wp += 2
-            case 5:
-                a0 = a0.addingProduct(v, SIMD8(repeating: wp[0])); a2 = a2.addingProduct(v, SIMD8(repeating: wp[1]))
-                wp += 2
+                for _ in 0..<count {
+                    let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
+                    fma3(&a00, &a01, &a02, x0, x1, x2, wp[0])
+                    fma3(&a10, &a11, &a12, x0, x1, x2, wp[1])
+                    wp += 2; p -= 1
+                }
             default:
-                a0 = a0.addingProduct(v, SIMD8(repeating: wp[0]))
-                wp += 1
+                for _ in 0..<count {
+                    let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
+                    fma3(&a00, &a01, &a02, x0, x1, x2, wp[0])
+                    wp += 1; p -= 1
+                }
+            }
             }
         }
         xc += chanStride
     }
-    store8(a0, tile); store8(a1, tile + tileStride); store8(a2, tile + 2 * tileStride); store8(a3, tile + 3 * tileStride)
+    // Unused slots (X < 4) alias slot X − 1 and are stored first, so the real one wins.
+    store8(a30, t3); store8(a31, t3 + 8); store8(a32, t3 + 16)
+    store8(a20, t2); store8(a21, t2 + 8); store8(a22, t2 + 16)
+    store8(a10, t1); store8(a11, t1 + 8); store8(a12, t1 + 16)
+    store8(a00, tile); store8(a01, tile + 8); store8(a02, tile + 16)
+}
+
+/// `phaseRowBlock24` for 8 columns.
+@inline(never)
+private func phaseRowBlock8(_ x: UnsafePointer<Float>, chanStride: Int, channels: Int, rows: UnsafePointer<Int>,
+                            tapRows: Int, slots X: Int, n0: Int, c0: Int, n1: Int, c1: Int, weights: UnsafePointer<Float>,
+                            tile: UnsafeMutablePointer<Float>, tileStride: Int, accumulate: Bool) {
+    let t1 = tile + min(1, X - 1) * tileStride, t2 = tile + min(2, X - 1) * tileStride, t3 = tile + min(3, X - 1) * tileStride
+    var a0 = loadOrZero(tile, accumulate), a1 = loadOrZero(t1, accumulate)
+    var a2 = loadOrZero(t2, accumulate), a3 = loadOrZero(t3, accumulate)
+    var wp = weights, xc = x
+    for _ in 0..<channels {
+        for jy in 0..<tapRows {
+            var p = xc + rows[jy]
+            for r in 0..<2 {
+                let n = r == 0 ? n0 : n1, count = r == 0 ? c0 : c1
+                for _ in 0..<count {
+                    let v = load8(p)
+                    switch n {
+                    case 4: fma1(&a0, v, wp[0]); fma1(&a1, v, wp[1]); fma1(&a2, v, wp[2]); fma1(&a3, v, wp[3])
+                    case 3: fma1(&a0, v, wp[0]); fma1(&a1, v, wp[1]); fma1(&a2, v, wp[2])
+                    case 2: fma1(&a0, v, wp[0]); fma1(&a1, v, wp[1])
+                    default: fma1(&a0, v, wp[0])
+                    }
+                    wp += n; p -= 1
+                }
+            }
+        }
+        xc += chanStride
+    }
+    store8(a3, t3); store8(a2, t2); store8(a1, t1); store8(a0, tile)
 }
