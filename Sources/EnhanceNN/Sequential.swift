@@ -55,7 +55,8 @@ public struct Sequential: Layer {
     /// - a `Conv2d` directly followed by a `ChannelSlopeActivation` (ReLU, leaky ReLU, PReLU) runs
     ///   as one step: the convolution applies the activation as it writes its output;
     /// - a stride-1 convolution (+ activation) followed by a 1x1 convolution (+ activation) runs
-    ///   band by band, the first layer's output kept in L2 (`Conv2d.canFuse(pointwise:inputShape:)`);
+    ///   block by block, the first layer's output kept in L1 (`Conv2d.canFuse(pointwise:inputShape:)`),
+    ///   unless the 1x1 feeds a transposed convolution that takes it (next item);
     /// - a 1x1 convolution (+ activation) followed by a direct `ConvTranspose2d` (FSRCNN's
     ///   expansion and deconvolution) computes the rows the deconvolution reads on the fly
     ///   (`ConvTranspose2d.canFuse(pointwise:)`).
@@ -66,7 +67,9 @@ public struct Sequential: Layer {
         var i = 0
         while i < layers.count {
             if let a = convolutionStage(at: i) {
-                if let b = convolutionStage(at: a.next), a.conv.canFuse(pointwise: b.conv, inputShape: x.shape) {
+                // A 1x1 that can feed a direct transposed convolution stays with it (that fusion
+                // keeps the wider map out of memory); otherwise it joins the convolution before it.
+                if let b = convolutionStage(at: a.next), !feedsTransposed(b), a.conv.canFuse(pointwise: b.conv, inputShape: x.shape) {
                     x = a.conv.forward(consume x, fusedSlopes: a.slopes, thenPointwise: b.conv, nextSlopes: b.slopes,
                                        context: context)
                     i = b.next
@@ -88,6 +91,12 @@ public struct Sequential: Layer {
             i += 1
         }
         return x
+    }
+
+    /// Whether the convolution stage `b` is a 1x1 that the following `ConvTranspose2d` can fuse.
+    private func feedsTransposed(_ b: (conv: Conv2d, slopes: [Float]?, next: Int)) -> Bool {
+        guard b.next < layers.count, let d = layers[b.next] as? ConvTranspose2d else { return false }
+        return d.canFuse(pointwise: b.conv)
     }
 
     /// The `Conv2d` at `i` with the slopes of a directly following activation it can apply

@@ -85,6 +85,10 @@ public enum ConvKernels {
         let bandRows = bandHeight(rows: oh, rowStride: rowStride, batch: batch, threads: threads,
                                   positions: max(1024, min(g.outChannels < 4 ? 16384 : 4096, 262_144 / inC)))
         let bands = (oh + bandRows - 1) / bandRows
+        // Stride 1, whole blocks of 4 output channels, >= 24 wide positions in every band: the
+        // block kernel reads the input in place and applies the activation before its stores.
+        let lastRows = oh - (bands - 1) * bandRows
+        let inPlace = s == 1 && g.outChannels % 4 == 0 && (min(bandRows, lastRows) - 1) * rowStride + ow >= 24
         let taps = UnsafeMutablePointer<Int>.allocate(capacity: ks * ks)
         defer { taps.deallocate() }
         for ty in 0..<ks { for tx in 0..<ks { taps[ty * ks + tx] = ty * rowStride + tx } }
@@ -99,7 +103,7 @@ public enum ConvKernels {
         let tp = SendableConstPointer(UnsafePointer(taps)), bp = bias.map { SendableConstPointer($0) }
         let slp = slopes.map { SendableConstPointer($0) }
         let workers = min(batch * bands, max(1, threads))
-        let scratchCount = inC * (bandRows + ks - 1) * rowStride
+        let scratchCount = inPlace ? 0 : inC * (bandRows + ks - 1) * rowStride
         let scratchAll = UnsafeMutablePointer<Float>.allocate(capacity: workers * scratchCount + wideSlack)
         scratchAll.initialize(repeating: 0, count: workers * scratchCount + wideSlack)
         defer { scratchAll.deallocate() }
@@ -110,6 +114,11 @@ public enum ConvKernels {
             var band = WideBand(x: x, chanStride: g.inHeight * g.inWidth, rowStride: rowStride, rows: rows, cols: ow,
                                 out: out.pointer + n * g.outputCount + r0 * ow,
                                 outChanStride: oh * ow, outRowStride: ow, outColStride: 1)
+            if inPlace {
+                band.x = x + r0 * g.inWidth
+                wideBlocks(band, weights: packed, taps: tp.pointer, bias: bp?.pointer, slopes: slp?.pointer)
+                return
+            }
             if s == 1 {
                 let plane = (rows + k - 1) * rowStride
                 let scratch = sp.pointer + worker * scratchCount

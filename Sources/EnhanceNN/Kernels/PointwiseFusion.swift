@@ -2,13 +2,15 @@
 // 56 channels) never goes to memory whole:
 //
 // - `forwardThenPointwise`: a stride-1 k×k convolution (+ activation) followed by a 1x1
-//   convolution (+ activation). Band by band, the k×k convolution writes its D-channel band
-//   into per-worker scratch sized for L2, the activation is applied, and the 1x1 (an S×D
-//   product over the band's positions, the wide engine with a single tap) writes the S-channel
-//   output rows. A 1x1 needs no halo, so bands do not overlap.
+//   convolution (+ activation). Per block of 24 wide positions, the k×k convolution computes
+//   all D channels into a D×24 L1 scratch (activation in registers) and the 1x1 reads it back
+//   and writes the S output channels (`convThenPointwiseBlocks`, PointwiseBlocks.swift). Images
+//   whose bands would have fewer than 24 wide positions take the older band path: the D-channel
+//   band in per-worker scratch sized for L2, then the 1x1 through the wide engine.
 // - The 1x1 (+ activation) in front of a direct transposed convolution is computed row by row
-//   into the transposed kernel's ring of input rows (`PointwiseStage`, used by
+//   into the transposed kernel's ring of input rows (`PointwiseStage`, `pointwiseRun`, used by
 //   `ConvKernels.transposedForward`): the D-channel map exists only as those few rows.
+//   `Sequential` prefers this fusion for a 1x1 that could also join the convolution before it.
 //
 // Both compute the same sums in the same order as the unfused kernels' direct paths; only the
 // sgemm path of an unfused 1x1 orders its products differently (rounding-level differences).
@@ -67,6 +69,16 @@ extension ConvKernels {
         if batch == 0 { return }
         let k = g.kernel, D = g.outChannels, S = pointwise.outChannels, inC = g.inChannels
         let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
+        // Block path: bands of ~4096 wide positions read straight from the input; every band
+        // needs at least 24 wide positions (tiny images take the band-scratch path below).
+        let blockRows = bandHeight(rows: oh, rowStride: iw, batch: batch, threads: threads)
+        let blockBands = (oh + blockRows - 1) / blockRows
+        let lastRows = oh - (blockBands - 1) * blockRows
+        if (lastRows - 1) * iw + ow >= 24 {
+            pointwiseBlocks(g, batch: batch, input: input, weight: weight, bias: bias, slopes: slopes, pointwise: pointwise,
+                            output: output, threads: threads, bandRows: blockRows)
+            return
+        }
         let bandRows = bandHeight(rows: oh, rowStride: ow, batch: batch, threads: threads,
                                   positions: max(ow, pointwiseBandBytes / 4 / D))
         let bands = (oh + bandRows - 1) / bandRows
@@ -115,16 +127,38 @@ extension ConvKernels {
         }
     }
 
-    /// Row `r` of a `PointwiseStage` over the `[inChannels, H, W]` map `x`, columns `0..<count`,
-    /// written to `out + c·chanStride` for output channel c (activation applied).
-    static func pointwiseRow(_ stage: PointwiseStage, packed: PackedWeights, tap: UnsafePointer<Int>,
-                             x: UnsafePointer<Float>, height H: Int, width W: Int, row r: Int, count: Int,
-                             out: UnsafeMutablePointer<Float>, chanStride: Int) {
-        let band = WideBand(x: x + r * W, chanStride: H * W, rowStride: W, rows: 1, cols: count,
-                            out: out, outChanStride: chanStride, outRowStride: count, outColStride: 1)
-        wideForward(band, weights: packed, taps: tap, tapRows: 1, tapCols: 1, bias: stage.bias)
-        if let sl = stage.slopes {
-            for c in 0..<stage.outChannels { applySlope(sl[c], out + c * chanStride, count: count) }
+    /// `forwardThenPointwise` through `convThenPointwiseBlocks`: bands of `bandRows` output rows,
+    /// each with at least 24 wide positions, read in place from `input`.
+    static func pointwiseBlocks(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>,
+                                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                slopes: UnsafePointer<Float>?, pointwise: PointwiseStage,
+                                output: UnsafeMutablePointer<Float>, threads: Int, bandRows: Int) {
+        let k = g.kernel, D = g.outChannels, S = pointwise.outChannels, inC = g.inChannels
+        let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
+        let bands = (oh + bandRows - 1) / bandRows
+        let taps = UnsafeMutablePointer<Int>.allocate(capacity: k * k)
+        defer { taps.deallocate() }
+        for ty in 0..<k { for tx in 0..<k { taps[ty * k + tx] = ty * iw + tx } }
+        let first = PackedWeights(outC: D, inC: inC, taps: k * k) { co, ci, t in weight[(co * inC + ci) * k * k + t] }
+        defer { first.deallocate() }
+        let second = pointwise.packed()
+        defer { second.deallocate() }
+        let workers = min(batch * bands, max(1, threads))
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * D * 24)
+        defer { scratch.deallocate() }
+        let inp = SendableConstPointer(input), out = SendablePointer(output), sp = SendablePointer(scratch)
+        let tp = SendableConstPointer(UnsafePointer(taps))
+        let b1 = bias.map { SendableConstPointer($0) }, s1 = slopes.map { SendableConstPointer($0) }
+        let b2 = pointwise.bias.map { SendableConstPointer($0) }, s2 = pointwise.slopes.map { SendableConstPointer($0) }
+        let weights = UncheckedBox((first, second))
+        Parallel.forEachWithWorker(batch * bands, threads: workers) { worker, task in
+            let n = task / bands, r0 = (task % bands) * bandRows, rows = min(bandRows, oh - r0)
+            let band = WideBand(x: inp.pointer + n * g.inputCount + r0 * iw, chanStride: ih * iw, rowStride: iw,
+                                rows: rows, cols: ow, out: out.pointer + n * S * oh * ow + r0 * ow,
+                                outChanStride: oh * ow, outRowStride: ow, outColStride: 1)
+            convThenPointwiseBlocks(band, first: weights.value.0, taps: tp.pointer, bias1: b1?.pointer, slopes1: s1?.pointer,
+                                    second: weights.value.1, bias2: b2?.pointer, slopes2: s2?.pointer,
+                                    mid: sp.pointer + worker * D * 24)
         }
     }
 }

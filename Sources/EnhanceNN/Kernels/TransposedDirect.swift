@@ -161,10 +161,6 @@ extension ConvKernels {
         let stagePacked = pointwise?.packed()
         defer { stagePacked?.deallocate() }
         let stage = UncheckedBox(pointwise.map { ($0, stagePacked!) })
-        let zeroTap = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        zeroTap.initialize(to: 0)
-        defer { zeroTap.deallocate() }
-        let ztp = SendableConstPointer(UnsafePointer(zeroTap))
         Parallel.forEachWithWorker(batch * chunks, threads: workers) { worker, task in
             let n = task / chunks, range = Parallel.chunk(task % chunks, of: chunks, count: rows)
             let ring = sp.pointer + worker * perWorker, tile = ring + inC * R * rs
@@ -181,8 +177,8 @@ extension ConvKernels {
                         dst.update(repeating: 0, count: P)
                         (dst + P + count).update(repeating: 0, count: rs - P - count)
                     }
-                    pointwiseRow(pw, packed: packed, tap: ztp.pointer, x: x, height: H, width: W, row: r, count: count,
-                                 out: ring + slot * rs + P, chanStride: R * rs)
+                    pointwiseRun(x: x + r * W, xStride: H * W, count: count, weights: packed, bias: pw.bias, slopes: pw.slopes,
+                                 out: ring + slot * rs + P, outStride: R * rs)
                     return
                 }
                 for ci in 0..<inC {
