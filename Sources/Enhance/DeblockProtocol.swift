@@ -1,23 +1,114 @@
 import EnhanceImage
 import EnhanceMetrics
 
+/// How the compressed input of a deblocking sample is made from the ground truth.
+public enum DeblockDegradation: String, Sendable, Codable, CaseIterable {
+    /// AR-CNN's standard protocol: the 8-bit Y plane alone through a one-component JPEG
+    /// (``DeblockProtocol/prepare(groundTruth:quality:)``).
+    case standard
+    /// A photo as a social network delivers it: camera JPEG, server down-scale, server
+    /// re-compression in colour (``DeblockProtocol/prepareSocial(groundTruth:quality:)``).
+    case social
+
+    /// `standard or social`, for messages.
+    public static var names: String {
+        let all = allCases.map(\.rawValue)
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
+
+    /// Decodes from the raw name; an unknown name is refused with the valid ones listed.
+    public init(from decoder: any Decoder) throws {
+        let name = try decoder.singleValueContainer().decode(String.self)
+        guard let value = DeblockDegradation(rawValue: name) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "unknown degradation '\(name)'; use \(DeblockDegradation.names)"))
+        }
+        self = value
+    }
+}
+
 /// One ground-truth image prepared for JPEG artifact-reduction evaluation at one quality.
 public struct DeblockSample: Sendable {
     public let quality: Int
+    /// How ``compressedY`` was made (and, for `.social`, ``groundTruthY`` too).
+    public let degradation: DeblockDegradation
     /// Y of the ground truth on the 8-bit grid (MATLAB `rgb2ycbcr` on `uint8`; grey is its own Y).
+    /// `.social`: of the clean original down-scaled by ``DeblockProtocol/socialScale``.
     public let groundTruthY: Image
-    /// That Y plane compressed as a one-component JPEG at `quality` (libjpeg-turbo, standard IJG
-    /// tables, baseline) and decoded: the network's input and the JPEG baseline.
+    /// The network's input and the JPEG baseline, the size of ``groundTruthY``. `.standard`: that
+    /// Y plane compressed as a one-component JPEG at `quality` (libjpeg-turbo, standard IJG tables,
+    /// baseline) and decoded. `.social`: Y of the delivered, re-compressed colour file.
     public let compressedY: Image
 }
 
 /// The evaluation protocol of AR-CNN (`../shared/datasets/README.md`): the Y channel alone is
 /// compressed with libjpeg's standard tables at quality 10, 20, 30 or 40; PSNR, SSIM and PSNR-B
 /// (Yim and Bovik, 8x8 blocks) are computed on Y, 8-bit, with no border shaved.
+///
+/// AR-CNN's third transfer scheme ("standard to real use") adds a second way to make the input,
+/// ``prepareSocial(groundTruth:quality:)``: the image as a social network (Twitter) delivers it.
 public enum DeblockProtocol {
+    /// The sample of `groundTruth` at `quality` made the way `degradation` says.
+    public static func prepare(groundTruth: Image, quality: Int, degradation: DeblockDegradation) throws -> DeblockSample {
+        switch degradation {
+        case .standard: try prepare(groundTruth: groundTruth, quality: quality)
+        case .social: try prepareSocial(groundTruth: groundTruth, quality: quality)
+        }
+    }
+
     public static func prepare(groundTruth: Image, quality: Int) throws -> DeblockSample {
         let y = groundTruth.luma(quantized: true)
-        return DeblockSample(quality: quality, groundTruthY: y, compressedY: try compress(y, quality: quality))
+        return DeblockSample(quality: quality, degradation: .standard, groundTruthY: y,
+                             compressedY: try compress(y, quality: quality))
+    }
+
+    /// Quality of the photo as the user uploads it: a camera's JPEG (colour, 4:2:0, IJG tables).
+    public static let socialCameraQuality = 92
+    /// The server's down-scaling factor before it re-compresses (Twitter-like re-scaling to a
+    /// smaller size). Sides become `ceil(0.75 * side)`, as MATLAB `imresize` computes them.
+    public static let socialScale = 0.75
+
+    /// A ground-truth image as a social network delivers it, re-compressed at `quality`.
+    ///
+    /// 1. The upload: the original (alpha dropped) as a camera JPEG, colour 4:2:0 at
+    ///    ``socialCameraQuality`` (libjpeg-turbo, standard IJG tables), decoded to 8-bit RGB.
+    /// 2. The server: that image down-scaled by ``socialScale`` with MATLAB-exact antialiased
+    ///    bicubic (`imresize(A, 0.75)`: kernel widened by 1/0.75, symmetric borders) in floating
+    ///    point, rounded once to 8 bits, and re-encoded as colour JPEG 4:2:0 at `quality`.
+    /// 3. The input: Y (`rgb2ycbcr` on `uint8`) of the delivered file, decoded.
+    ///
+    /// The ground truth never sees a JPEG: Y (`rgb2ycbcr` on `uint8`) of the clean original
+    /// down-scaled by ``socialScale`` the same way. Both planes are `ceil(0.75 W) x ceil(0.75 H)`.
+    /// A grey original is a one-component (grey) JPEG both times, and is its own Y.
+    /// Deterministic: libjpeg-turbo's encoder and its default (islow, fancy-upsampling) decoder.
+    public static func prepareSocial(groundTruth: Image, quality: Int) throws -> DeblockSample {
+        let original = opaque(groundTruth)
+        let truth = original.resized(scale: socialScale, method: .bicubic).luma(quantized: true)
+        let uploaded = try jpegRoundTrip(original, quality: socialCameraQuality, name: "camera JPEG")
+        let served = uploaded.resized(scale: socialScale, method: .bicubic).quantized8()
+        let delivered = try jpegRoundTrip(served, quality: quality, name: "re-compressed quality-\(quality) JPEG")
+        let input = delivered.luma(quantized: true)
+        precondition(input.width == truth.width && input.height == truth.height,
+                     "social input \(input.width)x\(input.height) vs ground truth \(truth.width)x\(truth.height)")
+        return DeblockSample(quality: quality, degradation: .social, groundTruthY: truth, compressedY: input)
+    }
+
+    /// The colour (`.rgb`) or grey (`.grey`) content of an image, as a JPEG would store it.
+    static func opaque(_ image: Image) -> Image {
+        switch image.colorModel {
+        case .grey, .rgb: return image
+        case .greyAlpha: var g = image.plane(0); g.colorModel = .grey; return g
+        case .rgba: return Image.stacking((0..<3).map { image.plane($0) }, as: .rgb)
+        case .ycbcr: return image.toRGB()
+        }
+    }
+
+    /// An `.rgb` or `.grey` image through a JPEG (4:2:0 for colour) at `quality` and back.
+    static func jpegRoundTrip(_ image: Image, quality: Int, name: String) throws -> Image {
+        let bytes = try ImageIO.encode(image, options: EncodeOptions(format: .jpeg, quality: quality, chroma: .s420))
+        var decoded = try ImageIO.decode(bytes, name: name)
+        if image.colorModel == .grey { decoded.colorModel = .grey }
+        return decoded
     }
 
     /// A single plane through a one-component JPEG at `quality` and back.

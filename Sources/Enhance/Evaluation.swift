@@ -33,12 +33,15 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     public var task: String
     public var scale: Int?
     public var quality: Int?
+    /// Deblocking: how the input was made, `standard` or `social` (``DeblockDegradation``); nil for SR.
+    public var degradation: String?
     public var images: [ImageScore]
     public var mean: MeanScore
 
-    public init(dataset: String, method: String, task: String, scale: Int?, quality: Int?, images: [ImageScore]) {
+    public init(dataset: String, method: String, task: String, scale: Int?, quality: Int?, degradation: String? = nil,
+                images: [ImageScore]) {
         self.dataset = dataset; self.method = method; self.task = task
-        self.scale = scale; self.quality = quality; self.images = images
+        self.scale = scale; self.quality = quality; self.degradation = degradation; self.images = images
         let n = Double(max(images.count, 1))
         let psnrBs = images.compactMap(\.psnrB)
         self.mean = MeanScore(
@@ -191,16 +194,19 @@ extension ModelMethod: DeblockMethod {
 
 /// Runs the AR-CNN evaluation protocol over a folder.
 public enum DeblockEvaluation {
-    public static func run(method: some DeblockMethod, dataset: URL, quality: Int,
+    /// Evaluates `method` on every image of `dataset` at `quality`, the inputs made as `degradation`
+    /// says (`.social`: against the down-scaled ground truth, see ``DeblockProtocol/prepareSocial(groundTruth:quality:)``).
+    public static func run(method: some DeblockMethod, dataset: URL, quality: Int, degradation: DeblockDegradation = .standard,
                            progress: (ImageScore) -> Void = { _ in }) throws -> EvaluationResult {
         let scores = try FolderScoring.run(
-            dataset: dataset, prepare: { try DeblockProtocol.prepare(groundTruth: $0, quality: quality) },
+            dataset: dataset,
+            prepare: { try DeblockProtocol.prepare(groundTruth: $0, quality: quality, degradation: degradation) },
             restore: { try method.restoreY($0) },
             score: { restored, sample in
                 let s = DeblockProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY)
                 return (s.psnr, s.ssim, s.psnrB)
             }, progress: progress)
         return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "deblock",
-                                scale: nil, quality: quality, images: scores)
+                                scale: nil, quality: quality, degradation: degradation.rawValue, images: scores)
     }
 }

@@ -36,6 +36,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("JPEG qualities, comma separated (task deblock).", valueName: "10,20,30,40"))
     var quality: String = "10,20,30,40"
 
+    @Option(name: .long, help: ArgumentHelp("Task deblock: standard (Y alone through JPEG) or social (camera JPEG, down-scaled by 0.75, re-compressed in colour; scored against the down-scaled original).", valueName: "standard|social"))
+    var degradation: String?
+
     @Flag(name: .long, help: "Print one JSON document instead of tables.")
     var json = false
 
@@ -44,6 +47,10 @@ struct EvalCommand: ParsableCommand {
         guard task == "sr" || task == "deblock" else { throw ValidationError("unknown --task '\(task)'; use sr or deblock") }
         _ = try parseIntList(scale, option: "--scale", allowed: 1...8)
         _ = try parseIntList(quality, option: "--quality", allowed: 1...100)
+        if let degradation {
+            _ = try parseDegradation(degradation)
+            if task != "deblock" { throw ValidationError("--degradation applies to --task deblock") }
+        }
         let baseline = task == "sr" ? "bicubic" : "jpeg"
         if let method, method != baseline {
             throw ValidationError("unknown --method '\(method)' for --task \(task); available: \(baseline)")
@@ -98,6 +105,8 @@ struct EvalCommand: ParsableCommand {
     /// JPEG artifact reduction: each model at the quality it was trained for, or every quality.
     private func runDeblock(models: [Model], context: ComputeContext) throws -> [EvaluationResult] {
         let qualities = try parseIntList(quality, option: "--quality", allowed: 1...100)
+        let kind = try degradation.map(parseDegradation) ?? .standard
+        let label = kind == .standard ? "" : "  \(kind.rawValue) (camera q\(DeblockProtocol.socialCameraQuality), x\(DeblockProtocol.socialScale), re-compressed)"
         var results: [EvaluationResult] = []
         for name in dataset {
             let folder = resolveDataset(name)
@@ -112,8 +121,8 @@ struct EvalCommand: ParsableCommand {
                     }
                 }
                 for m in methods {
-                    if !json { print("\n\(folder.lastPathComponent)  \(m.name)  quality \(q)"); printHeader(psnrB: true) }
-                    let result = try DeblockEvaluation.run(method: m, dataset: folder, quality: q) { score in
+                    if !json { print("\n\(folder.lastPathComponent)  \(m.name)  quality \(q)\(label)"); printHeader(psnrB: true) }
+                    let result = try DeblockEvaluation.run(method: m, dataset: folder, quality: q, degradation: kind) { score in
                         if !json { printRow(score) }
                     }
                     if !json { printMean(result) }
@@ -151,6 +160,14 @@ struct EvalCommand: ParsableCommand {
         }
         print(pad("mean", 16) + pad(fmt(r.mean.psnr, 2), 9, right: true) + pad(fmt(r.mean.ssim, 4), 9, right: true))
     }
+}
+
+/// The value of a `--degradation` option (eval and train), or a one-line refusal naming the valid ones.
+func parseDegradation(_ value: String) throws -> DeblockDegradation {
+    guard let d = DeblockDegradation(rawValue: value) else {
+        throw ValidationError("unknown --degradation '\(value)'; use \(DeblockDegradation.names)")
+    }
+    return d
 }
 
 /// `enhance eval --json` output.

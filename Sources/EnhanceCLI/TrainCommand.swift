@@ -1,4 +1,5 @@
 import ArgumentParser
+import Enhance
 import EnhanceTraining
 import Foundation
 
@@ -19,6 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Name of the trained model (default <model>-x<scale>).") var name: String?
     @Option(help: "Upscaling factor.") var scale: Int?
     @Option(help: "JPEG quality to train a deblocking model (arcnn) for.") var quality: Int?
+    @Option(help: ArgumentHelp("With --quality: standard (Y alone through JPEG) or social (camera JPEG, down-scaled by 0.75, re-compressed in colour).", valueName: "standard|social")) var degradation: String?
     @Option(name: .customLong("data"), help: "Training image folder (repeatable), e.g. T91 and BSDS500/train.") var data: [String] = []
     @Option(help: "Validation folder (Set5), scored with the evaluation protocol.") var validation: String?
     @Option(help: "adam or sgd.") var optimizer: String?
@@ -42,6 +44,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue from the output folder's checkpoint.") var resume = false
     @Flag(help: "Only redraw curve.svg from the output folder's checkpoint.") var redraw = false
 
+    func validate() throws {
+        if let degradation { _ = try parseDegradation(degradation) }
+    }
+
     func makeConfig() throws -> TrainingConfig {
         var c = TrainingConfig()
         if let config {
@@ -61,6 +67,7 @@ struct TrainCommand: ParsableCommand {
             c.quality = quality
             c.scale = 1
         }
+        if let degradation { c.degradation = try parseDegradation(degradation) }
         if !data.isEmpty { c.trainFolders = data.map { resolveDataset($0).path } }
         if let validation { c.validationFolder = resolveDataset(validation).path }
         if let optimizer { c.optimizer = optimizer }
@@ -126,7 +133,8 @@ struct TrainCommand: ParsableCommand {
                 printError("wrote \(c.outputFolder)/curve.svg")
                 return
             }
-            printError("\(trainer.dataset.files.count) images, \(trainer.dataset.patchCount) sub-images of \(c.patchSize)x\(c.patchSize), \(trainer.validation.count) validation images")
+            let kind = c.quality == nil ? "" : ", \(c.degradation.rawValue) JPEG degradation at quality \(c.quality!)"
+            printError("\(trainer.dataset.files.count) images, \(trainer.dataset.patchCount) sub-images of \(c.patchSize)x\(c.patchSize)\(kind), \(trainer.validation.count) validation images")
             try trainer.run(resume: resume) { line in printError(line) }
             printError("done: \(c.outputFolder)/best.safetensors")
         } catch let error as TrainingError {

@@ -84,7 +84,7 @@ public final class Trainer {
         } else {
             guard !config.trainFolders.isEmpty else { throw TrainingError("no training folders (--data)") }
             self.dataset = try TrainingSet(folders: config.trainFolders.map { URL(fileURLWithPath: $0) },
-                                             degradation: config.degradation, geometry: geometry,
+                                             degradation: config.inputDegradation, geometry: geometry,
                                              augmentation: config.augment ? .standard : .none, threads: config.threads)
         }
         guard self.dataset.patchCount > 0 else { throw TrainingError("the training folders give no \(config.patchSize)x\(config.patchSize) sub-images") }
@@ -93,7 +93,9 @@ public final class Trainer {
         } else if let folder = config.validationFolder {
             self.validation = try ImageFolder.list(URL(fileURLWithPath: folder)).map {
                 let image = try ImageIO.read(contentsOf: $0)
-                if let q = config.quality { return .deblocking(try DeblockProtocol.prepare(groundTruth: image, quality: q)) }
+                if let q = config.quality {
+                    return .deblocking(try DeblockProtocol.prepare(groundTruth: image, quality: q, degradation: config.degradation))
+                }
                 return .superResolution(SRProtocol.prepare(groundTruth: image, scale: config.scale))
             }
         } else {
@@ -112,6 +114,17 @@ public final class Trainer {
             }
         }
         optimizer = try Trainer.makeOptimizer(config)
+    }
+
+    /// How a deblocking run's inputs were made, for its training record.
+    static func degradationNote(_ degradation: DeblockDegradation, quality: Int) -> String {
+        switch degradation {
+        case .standard:
+            return "standard degradation: Y through a one-component JPEG at quality \(quality)"
+        case .social:
+            return "social degradation: camera JPEG 4:2:0 q\(DeblockProtocol.socialCameraQuality), bicubic x\(DeblockProtocol.socialScale), "
+                + "re-compressed as colour JPEG 4:2:0 at quality \(quality)"
+        }
     }
 
     /// Sub-image geometry of a run: the config's size and stride, the architecture's radius.
@@ -140,6 +153,9 @@ public final class Trainer {
             }
         case .srcnn:
             break
+        }
+        if config.quality == nil && config.degradation != .standard {
+            throw TrainingError("degradation '\(config.degradation.rawValue)' applies to JPEG artifact reduction: give the JPEG quality to train for (--quality)")
         }
     }
 
@@ -205,6 +221,7 @@ public final class Trainer {
     public func currentModel(validationPSNR: Double) -> Model {
         let data = config.trainFolders.map(TrainingConfig.folderLabel).joined(separator: " + ")
             + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augment ? ", augmented" : ""))"
+            + (config.quality.map { ", \(Trainer.degradationNote(config.degradation, quality: $0))" } ?? "")
         let record = TrainingRecord(
             command: command, data: data, steps: step, backprops: step * config.batchSize,
             wallSeconds: wallSeconds, validationPSNR: validationPSNR,
@@ -212,7 +229,7 @@ public final class Trainer {
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? ""))
         let info = ModelInfo(name: config.modelName, task: task, architecture: architecture,
-                             scale: config.degradation.scale, jpegQuality: config.quality, training: record)
+                             scale: config.inputDegradation.scale, jpegQuality: config.quality, training: record)
         return Model(info: info, network: network)
     }
 

@@ -1,3 +1,4 @@
+import Enhance
 import Foundation
 
 /// Every setting of a training run. Read from a JSON config file and/or the command line;
@@ -10,6 +11,10 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var scale: Int = 3
     /// JPEG quality of the training inputs (deblocking models, `arcnn`); the scale is then 1.
     public var quality: Int?
+    /// With `quality`: how the JPEG inputs are made, `standard` (Y alone through JPEG, AR-CNN's
+    /// protocol) or `social` (camera JPEG, down-scaled by 0.75, re-compressed in colour: AR-CNN's
+    /// "standard to real use" transfer; see `DeblockProtocol.prepareSocial`). Validation uses the same.
+    public var degradation: DeblockDegradation = .standard
     /// Training image folders (T91, BSDS500/train, ...).
     public var trainFolders: [String] = []
     /// Validation folder (Set5), scored with the evaluation protocol.
@@ -46,7 +51,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, name, scale, quality, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, outputFolder, logEvery, validateEvery, checkpointEvery
+        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, outputFolder, logEvery, validateEvery, checkpointEvery
     }
 
     /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
@@ -62,6 +67,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(type(of: self.name).self, forKey: .name) { self.name = v }
         if let v = try c.decodeIfPresent(type(of: self.scale).self, forKey: .scale) { self.scale = v }
         if let v = try c.decodeIfPresent(type(of: self.quality).self, forKey: .quality) { self.quality = v }
+        if let v = try c.decodeIfPresent(type(of: self.degradation).self, forKey: .degradation) { self.degradation = v }
         if let v = try c.decodeIfPresent(type(of: self.trainFolders).self, forKey: .trainFolders) { self.trainFolders = v }
         if let v = try c.decodeIfPresent(type(of: self.validationFolder).self, forKey: .validationFolder) { self.validationFolder = v }
         if let v = try c.decodeIfPresent(type(of: self.optimizer).self, forKey: .optimizer) { self.optimizer = v }
@@ -92,11 +98,19 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         init?(intValue: Int) { nil }
     }
 
-    /// The model name written into the result.
-    public var modelName: String { name ?? (quality.map { "\(model)-q\($0)" } ?? "\(model)-x\(scale)") }
+    /// The model name written into the result (`arcnn-q20`; `arcnn-social-q20` for the social degradation).
+    public var modelName: String {
+        name ?? (quality.map { "\(model)-\(degradation == .social ? "social-" : "")q\($0)" } ?? "\(model)-x\(scale)")
+    }
 
     /// How inputs are made from the ground truth.
-    public var degradation: Degradation { quality.map { .jpeg(quality: $0) } ?? .bicubic(scale: scale) }
+    public var inputDegradation: Degradation {
+        guard let quality else { return .bicubic(scale: scale) }
+        switch degradation {
+        case .standard: return .jpeg(quality: quality)
+        case .social: return .social(quality: quality)
+        }
+    }
 
     /// A folder's name for records and comparisons: `T91`, `BSDS500/train` (the parent too when
     /// the name alone says little).
@@ -113,6 +127,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if model != other.model { diffs.append("model \(other.model) vs \(model)") }
         if scale != other.scale { diffs.append("scale \(other.scale) vs \(scale)") }
         if quality != other.quality { diffs.append("quality \(other.quality.map(String.init) ?? "none") vs \(quality.map(String.init) ?? "none")") }
+        if degradation != other.degradation { diffs.append("degradation \(other.degradation.rawValue) vs \(degradation.rawValue)") }
         if batchSize != other.batchSize { diffs.append("batch size \(other.batchSize) vs \(batchSize)") }
         if seed != other.seed { diffs.append("seed \(other.seed) vs \(seed)") }
         if optimizer != other.optimizer { diffs.append("optimizer \(other.optimizer) vs \(optimizer)") }

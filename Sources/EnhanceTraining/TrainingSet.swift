@@ -52,10 +52,19 @@ public enum Degradation: Sendable, Equatable, Codable {
     case bicubic(scale: Int)
     /// The 8-bit Y plane through a one-component JPEG at `quality` (AR-CNN).
     case jpeg(quality: Int)
+    /// The colour image as a social network delivers it, re-compressed at `quality`
+    /// (`DeblockProtocol.prepareSocial`): input and label are both `ceil(0.75 ×)` the image.
+    case social(quality: Int)
 
     public var scale: Int {
         if case .bicubic(let s) = self { return s }
         return 1
+    }
+
+    /// The social degradation starts from the colour image, the others from its 8-bit Y.
+    public var needsColour: Bool {
+        if case .social = self { return true }
+        return false
     }
 }
 
@@ -65,6 +74,11 @@ public enum Degradation: Sendable, Equatable, Codable {
 /// (augmentation) and degraded exactly as the evaluation protocol does. Sub-images
 /// of `geometry.inputSize` are taken every `geometry.stride` input pixels, as the paper;
 /// their number is `Σ ⌊(H − size) / stride + 1⌋ · ⌊(W − size) / stride + 1⌋` over the inputs.
+///
+/// `.social` keeps the colour image instead: each (augmented) image goes through
+/// `DeblockProtocol.prepareSocial`, so an input of `W × H` (after augmentation,
+/// `ceil(f · W) × ceil(f · H)`) has sides `ceil(0.75 · side)`. Those images are read inside the
+/// workers, one at a time per worker, so that the colour originals are never all held.
 public struct TrainingSet: Sendable {
     /// One degraded image and its ground truth, single-plane, row-major.
     public struct Pair: Sendable {
@@ -98,30 +112,64 @@ public struct TrainingSet: Sendable {
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
         var files: [URL] = []
         for folder in folders { files += try ImageFolder.list(folder) }
+        if degradation.needsColour {
+            let list = files
+            try self.init(count: files.count, load: { try ImageIO.read(contentsOf: list[$0]) }, files: files,
+                          degradation: degradation, geometry: geometry, augmentation: augmentation, threads: threads)
+            return
+        }
         let groundTruths = try files.map { try ImageIO.read(contentsOf: $0).luma(quantized: true) }
         try self.init(groundTruthY: groundTruths, files: files, degradation: degradation, geometry: geometry,
                       augmentation: augmentation, threads: threads)
     }
 
+    /// Prepares pairs from ground-truth images in memory, colour or grey: reduced to their 8-bit Y
+    /// first unless the degradation starts from colour (`.social`).
+    public init(groundTruth: [Image], files: [URL] = [], degradation: Degradation, geometry: PatchGeometry,
+                augmentation: Augmentation = .none, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        let images = degradation.needsColour ? groundTruth : groundTruth.map { $0.luma(quantized: true) }
+        try self.init(count: images.count, load: { images[$0] }, files: files, degradation: degradation,
+                      geometry: geometry, augmentation: augmentation, threads: threads)
+    }
+
     /// Prepares pairs from Y planes already in memory.
     public init(groundTruthY: [Image], files: [URL] = [], degradation: Degradation, geometry: PatchGeometry,
                 augmentation: Augmentation = .none, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        try self.init(count: groundTruthY.count, load: { groundTruthY[$0] }, files: files, degradation: degradation,
+                      geometry: geometry, augmentation: augmentation, threads: threads)
+    }
+
+    /// Pairs of `count` images, image `i` given by `load(i)` (called once, inside a worker); pair
+    /// `i · scales + k` is image `i` at augmentation scale `k`, whatever the thread count.
+    init(count: Int, load: @Sendable (Int) throws -> Image, files: [URL], degradation: Degradation, geometry: PatchGeometry,
+         augmentation: Augmentation, threads: Int) throws {
         precondition(degradation.scale >= 1, "TrainingSet: scale must be ≥ 1, got \(degradation.scale)")
         self.degradation = degradation
         self.geometry = geometry
         self.files = files
-        let jobs = groundTruthY.flatMap { y in augmentation.scales.map { (y, $0) } }
-        let box = ResultBox<Pair>(count: jobs.count)
+        let scales = augmentation.scales
+        let box = ResultBox<Pair>(count: count * scales.count)
+        let failures = ResultBox<any Error>(count: count)
         let g = geometry
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, jobs.count))) { worker in
-            var j = worker
-            while j < jobs.count {
-                let (image, factor) = jobs[j]
-                let source = factor == 1 ? image : image.resized(scale: factor, method: .bicubic)
-                if let pair = TrainingSet.makePair(groundTruthY: source, degradation: degradation, geometry: g) { box.set(j, pair) }
-                j += max(1, min(threads, jobs.count))
+        let workers = max(1, min(threads, count))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var i = worker
+            while i < count {
+                do {
+                    let image = try load(i)
+                    for (k, factor) in scales.enumerated() {
+                        let source = factor == 1 ? image : image.resized(scale: factor, method: .bicubic)
+                        if let pair = TrainingSet.makePair(groundTruth: source, degradation: degradation, geometry: g) {
+                            box.set(i * scales.count + k, pair)
+                        }
+                    }
+                } catch {
+                    failures.set(i, error)
+                }
+                i += workers
             }
         }
+        if let error = failures.values.compactMap({ $0 }).first { throw error }
         pairs = box.values.compactMap { $0 }
         var locations: [PatchLocation] = []
         for (i, p) in pairs.enumerated() {
@@ -136,9 +184,11 @@ public struct TrainingSet: Sendable {
         patches = locations
     }
 
-    /// Degrades one ground-truth Y plane as the evaluation protocol does.
-    static func makePair(groundTruthY: Image, degradation: Degradation, geometry: PatchGeometry) -> Pair? {
+    /// Degrades one ground-truth image as the evaluation protocol does: a Y plane, or for
+    /// `.social` the colour image.
+    static func makePair(groundTruth: Image, degradation: Degradation, geometry: PatchGeometry) -> Pair? {
         let scale: Int
+        let groundTruthY = groundTruth
         switch degradation {
         case .bicubic(let s):
             scale = s
@@ -147,6 +197,10 @@ public struct TrainingSet: Sendable {
             guard let compressed = try? DeblockProtocol.compress(truth, quality: quality) else { return nil }
             return Pair(input: compressed.pixels, inputWidth: compressed.width, inputHeight: compressed.height,
                         label: truth.pixels, labelWidth: truth.width, labelHeight: truth.height)
+        case .social(let quality):
+            guard let s = try? DeblockProtocol.prepareSocial(groundTruth: groundTruth, quality: quality) else { return nil }
+            return Pair(input: s.compressedY.pixels, inputWidth: s.compressedY.width, inputHeight: s.compressedY.height,
+                        label: s.groundTruthY.pixels, labelWidth: s.groundTruthY.width, labelHeight: s.groundTruthY.height)
         }
         let cropped = groundTruthY.modcropped(scale)
         guard cropped.width >= scale * 2, cropped.height >= scale * 2 else { return nil }
