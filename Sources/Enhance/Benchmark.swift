@@ -85,18 +85,26 @@ public enum Benchmark {
                       secondsPerMegapixel: total / megapixels, layers: layers)
     }
 
-    /// One SGD step (forward, MSE, backward, update) on a batch of `batch` sub-images of `patch`² pixels.
+    /// One Adam step (forward, MSE, backward, update) on a batch of `batch` sub-images of `patch`² pixels,
+    /// in the trainer's geometry: the label is the `(patch − 2·contextPadding)·networkScale` square
+    /// at ``Architecture/outputOffset`` of the network's output (FSRCNN: the outputs whose every
+    /// deconvolution tap has an input); the loss gradient is zero outside it.
     public static func trainingStep(name: String, architecture: Architecture, batch: Int = 64, patch: Int = 33,
                                     context: ComputeContext, repeats: Int = 3) -> Result {
         var net = architecture.makeNetwork(seed: 5)
         let input = randomTensor([batch, architecture.channels, patch, patch], seed: 1)
         let outShape = net.outputShape(forInput: input.shape)
-        let target = randomTensor(outShape, seed: 2)
+        let labelSide = (patch - 2 * architecture.contextPadding) * architecture.networkScale
+        let offset = architecture.outputOffset
+        let cropped = outShape[2] != labelSide || outShape[3] != labelSide
+        let target = randomTensor([outShape[0], outShape[1], labelSide, labelSide], seed: 2)
         var optimizer = Adam(learningRate: 1e-4)
         func step() {
             let (y, acts) = net.trainingForward(input, context: context)
-            let (_, g) = Loss.mse.evaluate(prediction: y, target: target)
-            let back = net.backward(outputGradient: g, activations: acts, needsInputGradient: false, context: context)
+            let prediction = cropped ? crop(y, offset: offset, size: labelSide) : y
+            let (_, g) = Loss.mse.evaluate(prediction: prediction, target: target)
+            let full = cropped ? uncrop(g, offset: offset, into: outShape) : g
+            let back = net.backward(outputGradient: full, activations: acts, needsInputGradient: false, context: context)
             optimizer.update(&net, gradients: back.parameterGradients)
         }
         step()
@@ -105,6 +113,39 @@ public enum Benchmark {
         let macs = 3 * net.multiplyAdds(forInput: input.shape)
         return Result(name: name, ms: t * 1e3, gflops: 2 * Double(macs) / t / 1e9,
                       patchesPerSecond: Double(batch) / t)
+    }
+
+    /// The `size`² window at (`offset`, `offset`) of every plane (as the trainer crops its output).
+    static func crop(_ x: Tensor, offset: Int, size: Int) -> Tensor {
+        let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
+        precondition(offset + size <= h && offset + size <= w, "crop \(offset)+\(size) outside \(h)x\(w)")
+        return Tensor(shape: [x.shape[0], x.shape[1], size, size]) { out in
+            x.storage.withUnsafeBufferPointer { src in
+                for p in 0..<planes {
+                    for r in 0..<size {
+                        (out.baseAddress! + (p * size + r) * size)
+                            .initialize(from: src.baseAddress! + (p * h + offset + r) * w + offset, count: size)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adjoint of ``crop``: the window placed at (`offset`, `offset`) in zeros of `shape`.
+    static func uncrop(_ g: Tensor, offset: Int, into shape: [Int]) -> Tensor {
+        let size = g.shape[3], h = shape[2], w = shape[3], planes = shape[0] * shape[1]
+        var out = Tensor(shape: shape)
+        out.storage.withUnsafeMutableBufferPointer { dst in
+            g.storage.withUnsafeBufferPointer { src in
+                for p in 0..<planes {
+                    for r in 0..<size {
+                        (dst.baseAddress! + (p * h + offset + r) * w + offset)
+                            .update(from: src.baseAddress! + (p * size + r) * size, count: size)
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// The standard suite of issue 3 (names are stable: scripts read them).
@@ -132,6 +173,11 @@ public enum Benchmark {
                                     context: context, repeats: quick ? 1 : 3))
         results.append(trainingStep(name: "srcnn-9-1-5-train-step", architecture: Architecture(familyName: "srcnn-9-1-5", scale: 1)!,
                                     context: context, repeats: quick ? 1 : 3))
+        // FSRCNN-class models train on 32² low-resolution sub-images (`enhance train --patch 32`).
+        results.append(trainingStep(name: "fsrcnn-x2-train-step", architecture: .fsrcnn(d: 56, s: 12, m: 4, scale: 2),
+                                    patch: 32, context: context, repeats: quick ? 1 : 5))
+        results.append(trainingStep(name: "enhance-net-x3-train-step", architecture: .enhanceNet(channels: 48, blocks: 5, scale: 3),
+                                    patch: 32, context: context, repeats: quick ? 1 : 3))
         return results
     }
 

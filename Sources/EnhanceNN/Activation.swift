@@ -56,10 +56,28 @@ public struct ReLU: Layer {
         let n = g.count
         g.storage.withUnsafeMutableBufferPointer { gp in
             y.storage.withUnsafeBufferPointer { yp in
-                for i in 0..<n where !(yp[i] > 0) { gp[i] = 0 }
+                let gq = SendablePointer(gp.baseAddress!), yq = SendableConstPointer(yp.baseAddress!)
+                elementwiseRanges(n, threads: context.threads) { r in
+                    ReLU.maskGradient(gq.pointer + r.lowerBound, yq.pointer + r.lowerBound, count: r.count)
+                }
             }
         }
         return Backward(inputGradient: g, parameterGradients: [])
+    }
+}
+
+extension ReLU {
+    /// `g[i] = 0` where `!(y[i] > 0)` (branch-free SIMD8).
+    @inline(never)
+    static func maskGradient(_ g: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+        let zero = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            let v = load8(y + i)
+            store8(load8(g + i).replacing(with: 0, where: .!(v .> zero)), g + i)
+            i += 8
+        }
+        while i < count { if !(y[i] > 0) { g[i] = 0 }; i += 1 }
     }
 }
 
@@ -140,52 +158,123 @@ public struct PReLU: Layer {
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var y = input
         let (n, c, h, w) = nchw(outputShape(forInput: y.shape), "PReLU")
-        let plane = h * w
-        let slopes = weight.storage
-        y.storage.withUnsafeMutableBufferPointer { buf in
-            let p = SendablePointer(buf.baseAddress!)
-            Parallel.forEach(n * c, threads: n * c * plane >= 1 << 18 ? context.threads : 1) { pl in
-                let a = slopes[channels == 1 ? 0 : pl % c]
-                let base = p.pointer + pl * plane
-                for i in 0..<plane { base[i] = base[i] > 0 ? base[i] : a * base[i] }
+        let plane = h * w, shared = channels == 1
+        weight.storage.withUnsafeBufferPointer { ap in
+            y.storage.withUnsafeMutableBufferPointer { buf in
+                let p = SendablePointer(buf.baseAddress!), a = SendableConstPointer(ap.baseAddress!)
+                Self.planes(n * c, plane: plane, threads: context.threads) { range in
+                    for pl in range {
+                        let q = p.pointer + pl * plane
+                        Self.forwardPlane(UnsafePointer(q), q, count: plane, slope: a.pointer[shared ? 0 : pl % c])
+                    }
+                }
             }
         }
         return y
     }
 
-    /// Saves the input.
+    /// Saves the input; the output is written into a new tensor (no copy of the saved input first).
     public func trainingForward(_ input: consuming Tensor, context: ComputeContext) -> (output: Tensor, activations: Activations) {
         let x = input
-        return (forward(x, context: context), Activations(tensors: [x], inputShape: x.shape))
+        let (n, c, h, w) = nchw(outputShape(forInput: x.shape), "PReLU")
+        let plane = h * w, shared = channels == 1
+        let y = Tensor(shape: x.shape) { out in
+            x.storage.withUnsafeBufferPointer { xp in
+                weight.storage.withUnsafeBufferPointer { ap in
+                    let src = SendableConstPointer(xp.baseAddress!), dst = SendablePointer(out.baseAddress!)
+                    let a = SendableConstPointer(ap.baseAddress!)
+                    Self.planes(n * c, plane: plane, threads: context.threads) { range in
+                        for pl in range {
+                            Self.forwardPlane(src.pointer + pl * plane, dst.pointer + pl * plane, count: plane,
+                                              slope: a.pointer[shared ? 0 : pl % c])
+                        }
+                    }
+                }
+            }
+        }
+        return (y, Activations(tensors: [x], inputShape: x.shape))
     }
 
+    /// The slope gradient is summed per plane (SIMD8 lanes in Float, the plane total in Double), then
+    /// over planes in plane order: the result does not depend on the thread count.
     public func backward(outputGradient: consuming Tensor, activations: Activations, needsInputGradient: Bool,
                          context: ComputeContext) -> Backward {
         var g = outputGradient
         let x = activations.tensors[0]
         precondition(g.shape == x.shape, "PReLU.backward: gradient \(g.shape) vs input \(x.shape)")
         let (n, c, h, w) = nchw(x.shape, "PReLU")
-        let plane = h * w
-        var da = [Double](repeating: 0, count: channels)
+        let plane = h * w, shared = channels == 1
+        var sums = [Double](repeating: 0, count: n * c)
         g.storage.withUnsafeMutableBufferPointer { gp in
             x.storage.withUnsafeBufferPointer { xp in
                 weight.storage.withUnsafeBufferPointer { ap in
-                    for pl in 0..<(n * c) {
-                        let ch = channels == 1 ? 0 : pl % c
-                        let a = ap[ch]
-                        let gb = gp.baseAddress! + pl * plane, xb = xp.baseAddress! + pl * plane
-                        var s = 0.0
-                        for i in 0..<plane where !(xb[i] > 0) {
-                            s += Double(gb[i] * xb[i])
-                            gb[i] *= a
+                    sums.withUnsafeMutableBufferPointer { sp in
+                        let gq = SendablePointer(gp.baseAddress!), xq = SendableConstPointer(xp.baseAddress!)
+                        let a = SendableConstPointer(ap.baseAddress!), sq = SendablePointer(sp.baseAddress!)
+                        Self.planes(n * c, plane: plane, threads: context.threads) { range in
+                            for pl in range {
+                                sq.pointer[pl] = Self.backwardPlane(gq.pointer + pl * plane, xq.pointer + pl * plane, count: plane,
+                                                                    slope: a.pointer[shared ? 0 : pl % c])
+                            }
                         }
-                        da[ch] += s
                     }
                 }
             }
         }
+        var da = [Double](repeating: 0, count: channels)
+        for pl in 0..<(n * c) { da[shared ? 0 : pl % c] += sums[pl] }
         let dA = Tensor(shape: [channels], storage: da.map { Float($0) })
         return Backward(inputGradient: needsInputGradient ? g : nil, parameterGradients: [dA])
+    }
+
+    /// Runs `body` over contiguous ranges of `count` planes, in parallel when there is enough work.
+    @inline(__always)
+    static func planes(_ count: Int, plane: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+        let parts = count * plane >= 1 << 16 ? min(count, 4 * max(1, threads)) : 1
+        Parallel.forEach(parts, threads: threads) { i in body(Parallel.chunk(i, of: parts, count: count)) }
+    }
+
+    /// `dst[i] = src[i] > 0 ? src[i] : slope · src[i]` (`src` may equal `dst`).
+    @inline(never)
+    static func forwardPlane(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int, slope: Float) {
+        let a = SIMD8<Float>(repeating: slope), zero = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            let v = load8(src + i)
+            store8(v.replacing(with: v * a, where: .!(v .> zero)), dst + i)
+            i += 8
+        }
+        while i < count { let v = src[i]; dst[i] = v > 0 ? v : slope * v; i += 1 }
+    }
+
+    /// Where `x ≤ 0` (or NaN): returns Σ g·x and scales `g` by `slope`; elsewhere `g` is unchanged.
+    @inline(never)
+    static func backwardPlane(_ g: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int, slope: Float) -> Double {
+        let a = SIMD8<Float>(repeating: slope), zero = SIMD8<Float>()
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        var i = 0
+        while i + 16 <= count {
+            let x0 = load8(x + i), g0 = load8(g + i), x1 = load8(x + i + 8), g1 = load8(g + i + 8)
+            let m0 = .!(x0 .> zero), m1 = .!(x1 .> zero)
+            acc0 += (g0 * x0).replacing(with: 0, where: .!m0)
+            acc1 += (g1 * x1).replacing(with: 0, where: .!m1)
+            store8(g0.replacing(with: g0 * a, where: m0), g + i)
+            store8(g1.replacing(with: g1 * a, where: m1), g + i + 8)
+            i += 16
+        }
+        while i + 8 <= count {
+            let x0 = load8(x + i), g0 = load8(g + i)
+            let m0 = .!(x0 .> zero)
+            acc0 += (g0 * x0).replacing(with: 0, where: .!m0)
+            store8(g0.replacing(with: g0 * a, where: m0), g + i)
+            i += 8
+        }
+        var s = Double((acc0 + acc1).sum())
+        while i < count {
+            if !(x[i] > 0) { s += Double(g[i] * x[i]); g[i] *= slope }
+            i += 1
+        }
+        return s
     }
 }
 

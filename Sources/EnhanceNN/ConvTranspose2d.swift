@@ -199,19 +199,27 @@ public struct ConvTranspose2d: Layer {
         let g = geometry(inputHeight: h, inputWidth: w)
         let (oh, ow) = (outShape[2], outShape[3])
         let fh = g.inHeight, fw = g.inWidth, p = padding
-        // Gradient with respect to the uncropped buffer: dy placed at offset (p, p), zeros elsewhere.
-        var dyFull = Tensor(shape: [n, outChannels, fh, fw])
+        // Gradient with respect to the uncropped buffer: dy placed at offset (p, p), zeros elsewhere
+        // (dy itself when nothing is cropped, as in FSRCNN's unpadded training form).
+        let uncropped = p == 0 && fh == oh && fw == ow
         var biasSums = [Double](repeating: 0, count: outChannels)
-        dyFull.storage.withUnsafeMutableBufferPointer { fp in
-            dy.storage.withUnsafeBufferPointer { dp in
-                for plane in 0..<(n * outChannels) {
-                    let src = dp.baseAddress! + plane * oh * ow, dst = fp.baseAddress! + plane * fh * fw
-                    var s = 0.0
-                    for y in 0..<oh {
-                        let d = dst + (y + p) * fw + p, r = src + y * ow
-                        for x in 0..<ow { d[x] = r[x]; s += Double(r[x]) }
+        dy.storage.withUnsafeBufferPointer { dp in
+            for plane in 0..<(n * outChannels) {
+                let src = dp.baseAddress! + plane * oh * ow
+                var s = 0.0
+                for i in 0..<(oh * ow) { s += Double(src[i]) }
+                biasSums[plane % outChannels] += s
+            }
+        }
+        var dyFull = copy dy
+        if !uncropped {
+            dyFull = Tensor(shape: [n, outChannels, fh, fw])
+            dyFull.storage.withUnsafeMutableBufferPointer { fp in
+                dy.storage.withUnsafeBufferPointer { dp in
+                    for plane in 0..<(n * outChannels) {
+                        let src = dp.baseAddress! + plane * oh * ow, dst = fp.baseAddress! + plane * fh * fw
+                        for y in 0..<oh { (dst + (y + p) * fw + p).update(from: src + y * ow, count: ow) }
                     }
-                    biasSums[plane % outChannels] += s
                 }
             }
         }
