@@ -101,9 +101,9 @@ public enum Benchmark {
         var optimizer = Adam(learningRate: 1e-4)
         func step() {
             let (y, acts) = net.trainingForward(input, context: context)
-            let prediction = cropped ? crop(y, offset: offset, size: labelSide) : y
+            let prediction = cropped ? y.window(offset: offset, size: labelSide) : y
             let (_, g) = Loss.mse.evaluate(prediction: prediction, target: target)
-            let full = cropped ? uncrop(g, offset: offset, into: outShape) : g
+            let full = cropped ? g.placed(in: outShape, offset: offset) : g
             let back = net.backward(outputGradient: full, activations: acts, needsInputGradient: false, context: context)
             optimizer.update(&net, gradients: back.parameterGradients)
         }
@@ -113,39 +113,6 @@ public enum Benchmark {
         let macs = 3 * net.multiplyAdds(forInput: input.shape)
         return Result(name: name, ms: t * 1e3, gflops: 2 * Double(macs) / t / 1e9,
                       patchesPerSecond: Double(batch) / t)
-    }
-
-    /// The `size`² window at (`offset`, `offset`) of every plane (as the trainer crops its output).
-    static func crop(_ x: Tensor, offset: Int, size: Int) -> Tensor {
-        let planes = x.shape[0] * x.shape[1], h = x.shape[2], w = x.shape[3]
-        precondition(offset + size <= h && offset + size <= w, "crop \(offset)+\(size) outside \(h)x\(w)")
-        return Tensor(shape: [x.shape[0], x.shape[1], size, size]) { out in
-            x.storage.withUnsafeBufferPointer { src in
-                for p in 0..<planes {
-                    for r in 0..<size {
-                        (out.baseAddress! + (p * size + r) * size)
-                            .initialize(from: src.baseAddress! + (p * h + offset + r) * w + offset, count: size)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Adjoint of ``crop``: the window placed at (`offset`, `offset`) in zeros of `shape`.
-    static func uncrop(_ g: Tensor, offset: Int, into shape: [Int]) -> Tensor {
-        let size = g.shape[3], h = shape[2], w = shape[3], planes = shape[0] * shape[1]
-        var out = Tensor(shape: shape)
-        out.storage.withUnsafeMutableBufferPointer { dst in
-            g.storage.withUnsafeBufferPointer { src in
-                for p in 0..<planes {
-                    for r in 0..<size {
-                        (dst.baseAddress! + (p * h + offset + r) * w + offset)
-                            .update(from: src.baseAddress! + (p * size + r) * size, count: size)
-                    }
-                }
-            }
-        }
-        return out
     }
 
     /// The standard suite of issue 3 (names are stable: scripts read them).

@@ -244,10 +244,10 @@ public final class Trainer {
         // Score only the outputs a tile would keep (FSRCNN: where every deconvolution tap has an input).
         let offset = architecture.outputOffset
         let prediction = offset == 0 && output.shape == label.shape
-            ? output : Trainer.crop(output, offset: offset, size: label.shape[3])
+            ? output : output.window(offset: offset, size: label.shape[3])
         let (value, gradient) = loss.evaluate(prediction: prediction, target: label)
         let fullGradient = prediction.shape == output.shape
-            ? gradient : Trainer.uncrop(gradient, offset: offset, into: output.shape)
+            ? gradient : gradient.placed(in: output.shape, offset: offset)
         let back = network.backward(outputGradient: fullGradient, activations: activations, needsInputGradient: false,
                                     context: context)
         optimizer.update(&network, gradients: back.parameterGradients)
@@ -268,39 +268,6 @@ public final class Trainer {
     }
 
     var baselineName: String { config.quality == nil ? "bicubic" : "JPEG" }
-
-    /// The `size`×`size` window at (`offset`, `offset`) of every plane of an NCHW tensor.
-    static func crop(_ x: Tensor, offset: Int, size: Int) -> Tensor {
-        let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-        precondition(offset + size <= h && offset + size <= w, "crop \(offset)+\(size) outside \(h)x\(w)")
-        return Tensor(shape: [n, c, size, size]) { out in
-            x.storage.withUnsafeBufferPointer { src in
-                for p in 0..<(n * c) {
-                    for r in 0..<size {
-                        (out.baseAddress! + (p * size + r) * size)
-                            .initialize(from: src.baseAddress! + (p * h + offset + r) * w + offset, count: size)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Adjoint of ``crop``: the window placed at (`offset`, `offset`) in zeros of `shape`.
-    static func uncrop(_ g: Tensor, offset: Int, into shape: [Int]) -> Tensor {
-        let size = g.shape[3], h = shape[2], w = shape[3], planes = shape[0] * shape[1]
-        var out = Tensor(shape: shape)
-        out.storage.withUnsafeMutableBufferPointer { dst in
-            g.storage.withUnsafeBufferPointer { src in
-                for p in 0..<planes {
-                    for r in 0..<size {
-                        (dst.baseAddress! + (p * h + offset + r) * w + offset)
-                            .update(from: src.baseAddress! + (p * size + r) * size, count: size)
-                    }
-                }
-            }
-        }
-        return out
-    }
 
     /// Mean validation PSNR (Y, protocol of the evaluation) of the current weights.
     public func validate() -> Double? {
