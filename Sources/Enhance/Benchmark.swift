@@ -115,42 +115,41 @@ public enum Benchmark {
                       patchesPerSecond: Double(batch) / t)
     }
 
-    /// The standard suite of issue 3 (names are stable: scripts read them).
-    public static func standardSuite(context: ComputeContext, quick: Bool = false) -> [Result] {
-        let r = quick ? 1 : 5
-        var results: [Result] = []
-        results.append(inference(name: "srcnn-9-1-5-512", architecture: Architecture(familyName: "srcnn-9-1-5", scale: 1)!,
-                                 outputSize: 512, context: context, repeats: r))
-        results.append(inference(name: "srcnn-9-5-5-512", architecture: Architecture(familyName: "srcnn-9-5-5", scale: 1)!,
-                                 outputSize: 512, context: context, repeats: r))
+    /// The standard suite of issue 3 (names are stable: scripts read them); `including` picks cases by name.
+    public static func standardSuite(context: ComputeContext, quick: Bool = false,
+                                     including: (String) -> Bool = { _ in true }) -> [Result] {
+        let r = quick ? 1 : 5, tr = quick ? 1 : 3
+        var cases: [(String, () -> Result)] = []
+        func forward(_ name: String, _ architecture: Architecture, _ outputSize: Int) {
+            cases.append((name, { inference(name: name, architecture: architecture, outputSize: outputSize, context: context, repeats: r) }))
+        }
+        func train(_ name: String, _ architecture: Architecture, patch: Int = 33, repeats: Int = tr) {
+            cases.append((name, { trainingStep(name: name, architecture: architecture, patch: patch, context: context, repeats: repeats) }))
+        }
+        forward("srcnn-9-1-5-512", Architecture(familyName: "srcnn-9-1-5", scale: 1)!, 512)
+        forward("srcnn-9-5-5-512", Architecture(familyName: "srcnn-9-5-5", scale: 1)!, 512)
         for s in [2, 3, 4] {
             let side = s == 3 ? 510 : 512
-            results.append(inference(name: "fsrcnn-x\(s)-\(side / s)", architecture: .fsrcnn(d: 56, s: 12, m: 4, scale: s),
-                                     outputSize: side, context: context, repeats: r))
+            forward("fsrcnn-x\(s)-\(side / s)", .fsrcnn(d: 56, s: 12, m: 4, scale: s), side)
         }
-        results.append(inference(name: "fsrcnn-s-x2-256", architecture: .fsrcnn(d: 32, s: 5, m: 1, scale: 2),
-                                 outputSize: 512, context: context, repeats: r))
-        results.append(inference(name: "enhance-net-x3-170", architecture: Architecture(familyName: "enhance-net", scale: 3)!,
-                                 outputSize: 510, context: context, repeats: r))
-        results.append(inference(name: "arcnn-512", architecture: Architecture(familyName: "arcnn", scale: 1)!,
-                                 outputSize: 512, context: context, repeats: r))
-        results.append(inference(name: "fast-arcnn-512", architecture: .fastArcnn,
-                                 outputSize: 512, context: context, repeats: r))
-        results.append(trainingStep(name: "srcnn-9-5-5-train-step", architecture: Architecture(familyName: "srcnn-9-5-5", scale: 1)!,
-                                    context: context, repeats: quick ? 1 : 3))
-        results.append(trainingStep(name: "srcnn-9-1-5-train-step", architecture: Architecture(familyName: "srcnn-9-1-5", scale: 1)!,
-                                    context: context, repeats: quick ? 1 : 3))
-        // FSRCNN-class models train on 32² low-resolution sub-images (`enhance train --patch 32`).
-        results.append(trainingStep(name: "fsrcnn-x2-train-step", architecture: .fsrcnn(d: 56, s: 12, m: 4, scale: 2),
-                                    patch: 32, context: context, repeats: quick ? 1 : 5))
-        results.append(trainingStep(name: "enhance-net-x3-train-step", architecture: .enhanceNet(channels: 48, blocks: 5, scale: 3),
-                                    patch: 32, context: context, repeats: quick ? 1 : 3))
-        return results
+        forward("fsrcnn-s-x2-256", .fsrcnn(d: 32, s: 5, m: 1, scale: 2), 512)
+        forward("enhance-net-x3-170", Architecture(familyName: "enhance-net", scale: 3)!, 510)
+        forward("arcnn-512", Architecture(familyName: "arcnn", scale: 1)!, 512)
+        forward("fast-arcnn-512", .fastArcnn, 512)
+        train("srcnn-9-5-5-train-step", Architecture(familyName: "srcnn-9-5-5", scale: 1)!)
+        train("srcnn-9-1-5-train-step", Architecture(familyName: "srcnn-9-1-5", scale: 1)!)
+        // FSRCNN-class models and AR-CNN train on 32² sub-images (`enhance train --patch 32`).
+        train("fsrcnn-x2-train-step", .fsrcnn(d: 56, s: 12, m: 4, scale: 2), patch: 32, repeats: quick ? 1 : 5)
+        train("enhance-net-x3-train-step", .enhanceNet(channels: 48, blocks: 5, scale: 3), patch: 32)
+        train("arcnn-train-step", Architecture(familyName: "arcnn", scale: 1)!, patch: 32)
+        train("fast-arcnn-train-step", .fastArcnn, patch: 32)
+        return cases.filter { including($0.0) }.map { $0.1() }
     }
 
     /// Every shipped model on a 512x512 output (seconds per output megapixel).
-    public static func shippedModels(context: ComputeContext, quick: Bool = false) -> [Result] {
-        ModelCatalog.scan().entries.map { entry in
+    public static func shippedModels(context: ComputeContext, quick: Bool = false,
+                                     including: (String) -> Bool = { _ in true }) -> [Result] {
+        ModelCatalog.scan().entries.filter { including("model:\($0.info.name)") }.map { entry in
             let arch = entry.info.architecture
             let side = 512 / arch.networkScale * arch.networkScale
             return inference(name: "model:\(entry.info.name)", architecture: arch, outputSize: side,

@@ -12,6 +12,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "One repetition per case (a smoke run).") var quick = false
     @Flag(help: "Print one JSON document.") var json = false
+    @Option(name: .customLong("case"), help: "Only the cases whose name contains this text (repeatable), e.g. arcnn or model:.")
+    var cases: [String] = []
 
     struct Report: Encodable {
         var threads: Int
@@ -23,8 +25,9 @@ struct BenchCommand: ParsableCommand {
         let context = ComputeContext(threads: threads)
         let sgemm = Benchmark.sgemmGFLOPs(threads: context.threads, repeats: quick ? 2 : 5)
         if !json { print(String(format: "sgemm (OpenBLAS, %d threads): %.1f GFLOP/s", context.threads, sgemm)) }
-        let results = Benchmark.standardSuite(context: context, quick: quick)
-            + Benchmark.shippedModels(context: context, quick: quick)
+        let including: (String) -> Bool = { name in cases.isEmpty || cases.contains { name.contains($0) } }
+        let results = Benchmark.standardSuite(context: context, quick: quick, including: including)
+            + Benchmark.shippedModels(context: context, quick: quick, including: including)
         if json {
             print(try jsonString(Report(threads: context.threads, sgemm_gflops: sgemm, results: results)))
             return

@@ -71,7 +71,7 @@ import Testing
     /// The fixed (unrolled) transforms equal `WinogradMatrices` entry for entry (unit vectors in,
     /// columns out: every output is one exact product).
     @Test func fixedTransformsMatchMatrices() {
-        for (m, r) in [(4, 5), (4, 3)] {
+        for (m, r) in [(4, 5), (4, 3), (2, 7)] {
             let t = WinogradMatrices(m: m, r: r), a = t.alpha
             for (which, mat, rows) in [(WinogradMatrices.Transform.bt, t.bt, a), (.at, t.at, m)] {
                 for j in 0..<a {
@@ -97,6 +97,7 @@ import Testing
             (48, 48, 25, 25, 5, 3), (16, 18, 9, 30, 5, 1), (17, 16, 12, 13, 5, 2),
             (64, 32, 23, 37, 3, 1), (32, 32, 3, 3, 3, 2), (16, 48, 6, 6, 3, 1), (48, 16, 31, 17, 3, 2),
             (20, 19, 14, 11, 3, 1),
+            (64, 32, 24, 25, 7, 2), (16, 16, 7, 7, 7, 1), (17, 20, 14, 9, 7, 3),
         ]
         for (i, c) in cases.enumerated() {
             let g = ConvGeometry(inChannels: c.0, outChannels: c.1, inHeight: c.2, inWidth: c.3, kernel: c.4, stride: 1)
@@ -109,6 +110,7 @@ import Testing
     @Test func backwardInputMatchesReference() {
         let cases: [(Int, Int, Int, Int, Int, Int)] = [
             (64, 32, 25, 25, 5, 3), (16, 16, 5, 5, 5, 2), (17, 20, 13, 22, 5, 1), (32, 16, 9, 11, 3, 2), (16, 48, 3, 3, 3, 1),
+            (64, 32, 24, 24, 7, 2), (16, 20, 11, 8, 7, 1),
         ]
         for (i, c) in cases.enumerated() {
             let g = ConvGeometry(inChannels: c.0, outChannels: c.1, inHeight: c.2, inWidth: c.3, kernel: c.4, stride: 1)
@@ -195,7 +197,7 @@ import Testing
     /// 1.6e-5 (F(4,3)); the test allows 3e-5. (Smaller tiles, F(2,·) and F(3,5), measured 1.0–1.4e-5;
     /// F(6,3) 2.7e-5.)
     @Test func accuracyOnRealisticData() {
-        for r in [5, 3] {
+        for r in [5, 3, 7] {
             let g = ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 60 + r - 1, inWidth: 60 + r - 1, kernel: r, stride: 1)
             for sigma: Float in [0.01, 0.05] {
                 let d = Self.realistic(g, batch: 1, sigma: sigma, seed: 77)
@@ -206,11 +208,11 @@ import Testing
                 ConvKernels.directForward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &direct, threads: 2)
                 print(String(format: "k%d σ %.2f: rms output %.4f, direct path max error %.2e", r, sigma, typical, maxAbsDiff(direct, ref)))
                 var y = [Float](repeating: 0, count: g.outputCount)
-                ConvKernels.winogradForward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &y, threads: 2, tile: 4)
-                let e = maxAbsDiff(y, ref)
-                print(String(format: "  F(4,%d): max error %.2e = %.2e × rms", r, e, e / typical))
+                ConvKernels.winogradForward(g, batch: 1, input: d.x, weight: d.w, bias: d.b, output: &y, threads: 2)
+                let e = maxAbsDiff(y, ref), m = ConvKernels.winogradTile(kernel: r) ?? 0
+                print(String(format: "  F(%d,%d): max error %.2e = %.2e × rms", m, r, e, e / typical))
                 #expect(maxAbsDiff(direct, ref) <= 3e-5 * typical)
-                #expect(e <= 3e-5 * typical, "F(4,\(r)) σ \(sigma): error \(e / typical) × rms")
+                #expect(e <= 3e-5 * typical, "F(\(m),\(r)) σ \(sigma): error \(e / typical) × rms")
             }
         }
     }

@@ -17,7 +17,8 @@ import Foundation
 // results are bit-identical for any thread count.
 //
 // Tile sizes (measured, see KernelTestsWinograd's reports): F(4×4, 5×5) (alpha 8) and
-// F(4×4, 3×3) (alpha 6), both with fixed unrolled transforms; max error on SRCNN-like data
+// F(4×4, 3×3) (alpha 6), and F(2×2, 7×7) (alpha 8, AR-CNN's 7x7 layers: 49 → 16 multiplies
+// per output), all with fixed unrolled transforms; max error on SRCNN-like data
 // ≈ 1.4e-5 × rms output, against 0.7e-5 for the direct path. `enhance bench` keeps reporting
 // GFLOP/s as the direct-convolution count (2·K·outputs), so Winograd layers exceed sgemm.
 
@@ -92,6 +93,7 @@ extension WinogradMatrices {
         case (.bt, _, 6): winogradBT6(s, ss, d, ds)
         case (.at, 4, 8): winogradAT4x8(s, ss, d, ds)
         case (.at, 4, 6): winogradAT4x6(s, ss, d, ds)
+        case (.at, 2, 8): winogradAT2x8(s, ss, d, ds)
         default: return false
         }
         return true
@@ -112,18 +114,19 @@ extension ConvKernels {
         switch kernel {
         case 3: return 4
         case 5: return 4
+        case 7: return 2
         default: return nil
         }
     }
 
-    /// Whether `forward` takes the Winograd path for `g` (stride 1, 3x3 or 5x5, enough channels
+    /// Whether `forward` takes the Winograd path for `g` (stride 1, 3x3, 5x5 or 7x7, enough channels
     /// that the transforms are paid back, an output of at least a few tiles).
     public static func winogradApplies(_ g: ConvGeometry) -> Bool {
         guard useWinograd, g.stride == 1, let m = winogradTile(kernel: g.kernel) else { return false }
         return g.inChannels >= 16 && g.outChannels >= 16 && g.outHeight >= m && g.outWidth >= m
     }
 
-    /// Whether `backwardInput` takes the Winograd path for `g` (stride 1, 3x3 or 5x5, at least
+    /// Whether `backwardInput` takes the Winograd path for `g` (stride 1, 3x3, 5x5 or 7x7, at least
     /// 16 channels each side): dx is then a forward Winograd correlation of dy, zero-padded by
     /// k − 1 on the fly, with the flipped, transposed kernel (`winogradBackwardInput`).
     public static func winogradBackwardApplies(_ g: ConvGeometry) -> Bool {
@@ -225,6 +228,7 @@ extension ConvKernels {
             switch (m, A) {
             case (4, 8): plan.run(WinogradTile4x8(), block: block, worker: worker)
             case (4, 6): plan.run(WinogradTile4x6(), block: block, worker: worker)
+            case (2, 8): plan.run(WinogradTile2x8(), block: block, worker: worker)
             default: plan.run(WinogradTileAny(m: m, alpha: A), block: block, worker: worker)
             }
         }
@@ -241,6 +245,8 @@ protocol WinogradTiling {
 struct WinogradTile4x8: WinogradTiling { var m: Int { 4 }; var alpha: Int { 8 } }
 /// F(4×4, 3×3).
 struct WinogradTile4x6: WinogradTiling { var m: Int { 4 }; var alpha: Int { 6 } }
+/// F(2×2, 7×7): the same 8 points as F(4×4, 5×5), so the same Bᵀ and the same accuracy.
+struct WinogradTile2x8: WinogradTiling { var m: Int { 2 }; var alpha: Int { 8 } }
 /// Any other F(m, r), with run-time sizes and matrices.
 struct WinogradTileAny: WinogradTiling { let m: Int, alpha: Int }
 
@@ -382,7 +388,7 @@ func winogradInput<S: WinogradTiling>(_ s: S, _ plane: UnsafePointer<Float>, _ r
         }
     }
     let row = A * 8
-    if s is WinogradTile4x8 {
+    if s is WinogradTile4x8 || s is WinogradTile2x8 {
         for x in 0..<8 { winogradBT8(d + x * 8, row, tmp + x * 8, row) }
         for i in 0..<8 { winogradBT8(tmp + i * row, 8, out + i * 8 * outStride, outStride) }
     } else if s is WinogradTile4x6 {
@@ -403,6 +409,9 @@ func winogradOutput<S: WinogradTiling>(_ s: S, _ mt: UnsafePointer<Float>, _ str
     if s is WinogradTile4x8 {
         for x in 0..<8 { winogradAT4x8(mt + x * stride, 8 * stride, tmp + x * 8, row) }
         for i in 0..<4 { winogradAT4x8(tmp + i * row, 8, y + i * 32, 8) }
+    } else if s is WinogradTile2x8 {
+        for x in 0..<8 { winogradAT2x8(mt + x * stride, 8 * stride, tmp + x * 8, row) }
+        for i in 0..<2 { winogradAT2x8(tmp + i * row, 8, y + i * 16, 8) }
     } else if s is WinogradTile4x6 {
         for x in 0..<6 { winogradAT4x6(mt + x * stride, 6 * stride, tmp + x * 8, row) }
         for i in 0..<4 { winogradAT4x6(tmp + i * row, 8, y + i * 32, 8) }
@@ -507,6 +516,15 @@ func winogradAT4x8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePoint
     store8(fma8(fma8(b, e, 2), h, 0.5), d + ds)
     store8(fma8(fma8(a, c, 4), f, 0.25), d + 2 * ds)
     store8(fma8(fma8(b + x7, e, 8), h, 0.125), d + 3 * ds)
+}
+
+/// `d[i·ds] = Σ_j Aᵀ[i][j] s[j·ss]` (8 floats each) for m = 2, alpha = 8.
+@inline(__always)
+func winogradAT2x8(_ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+    let x0 = load8(s), x1 = load8(s + ss), x2 = load8(s + 2 * ss), x3 = load8(s + 3 * ss), x4 = load8(s + 4 * ss)
+    let x5 = load8(s + 5 * ss), x6 = load8(s + 6 * ss), x7 = load8(s + 7 * ss)
+    store8(x0 + (x1 + x2) + (x3 + x4) + (x5 + x6), d)
+    store8(fma8(fma8(x1 - x2 + x7, x3 - x4, 2), x5 - x6, 0.5), d + ds)
 }
 
 /// M[co][tile] (row stride `ld`) = Σ_ci U[co/4][ci][co%4] · V[ci][tile] (row stride `ld`) for
