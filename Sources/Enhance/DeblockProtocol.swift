@@ -9,6 +9,10 @@ public enum DeblockDegradation: String, Sendable, Codable, CaseIterable {
     /// A photo as a social network delivers it: camera JPEG, server down-scale, server
     /// re-compression in colour (``DeblockProtocol/prepareSocial(groundTruth:quality:)``).
     case social
+    /// A colour photo saved once as JPEG 4:2:0 at the quality (libjpeg-turbo, IJG tables), the
+    /// file `enhance denoise` typically gets (``DeblockProtocol/prepareColor(groundTruth:quality:)``).
+    /// Scored on Y as the others, and on RGB through the method's colour path.
+    case color
 
     /// `standard or social`, for messages.
     public static var names: String {
@@ -39,6 +43,11 @@ public struct DeblockSample: Sendable {
     /// Y plane compressed as a one-component JPEG at `quality` (libjpeg-turbo, standard IJG tables,
     /// baseline) and decoded. `.social`: Y of the delivered, re-compressed colour file.
     public let compressedY: Image
+    /// `.color` and `.social` on a colour image: the decoded colour JPEG (8-bit RGB), the input of
+    /// a method's colour path (``DeblockMethod/restoreRGB(_:)``); nil otherwise.
+    public var compressedRGB: Image? = nil
+    /// The RGB ground truth matching ``compressedRGB`` (8-bit), scored by ``DeblockProtocol/psnrRGB(restored:groundTruth:)``.
+    public var groundTruthRGB: Image? = nil
 }
 
 /// The evaluation protocol of AR-CNN (`../shared/datasets/README.md`): the Y channel alone is
@@ -53,6 +62,7 @@ public enum DeblockProtocol {
         switch degradation {
         case .standard: try prepare(groundTruth: groundTruth, quality: quality)
         case .social: try prepareSocial(groundTruth: groundTruth, quality: quality)
+        case .color: try prepareColor(groundTruth: groundTruth, quality: quality)
         }
     }
 
@@ -90,7 +100,33 @@ public enum DeblockProtocol {
         let input = delivered.luma(quantized: true)
         precondition(input.width == truth.width && input.height == truth.height,
                      "social input \(input.width)x\(input.height) vs ground truth \(truth.width)x\(truth.height)")
-        return DeblockSample(quality: quality, degradation: .social, groundTruthY: truth, compressedY: input)
+        let colour = original.colorModel == .rgb
+        return DeblockSample(quality: quality, degradation: .social, groundTruthY: truth, compressedY: input,
+                             compressedRGB: colour ? delivered : nil,
+                             groundTruthRGB: colour ? original.resized(scale: socialScale, method: .bicubic).quantized8() : nil)
+    }
+
+    /// A colour photo saved once as JPEG at `quality`: the original (alpha dropped) encoded as
+    /// colour JPEG 4:2:0 (one-component for grey) with libjpeg-turbo's standard IJG tables and
+    /// decoded to 8 bits. Input: Y (`rgb2ycbcr` on `uint8`) of the decoded file; ground truth: Y of
+    /// the original. For a colour original the sample also holds both RGB images, so that the
+    /// colour a user gets back (`enhance denoise`: Y restored, chroma as decoded) is scored too.
+    public static func prepareColor(groundTruth: Image, quality: Int) throws -> DeblockSample {
+        let original = opaque(groundTruth).quantized8()
+        let delivered = try jpegRoundTrip(original, quality: quality, name: "quality-\(quality) colour JPEG")
+        let colour = original.colorModel == .rgb
+        return DeblockSample(quality: quality, degradation: .color, groundTruthY: original.luma(quantized: true),
+                             compressedY: delivered.luma(quantized: true),
+                             compressedRGB: colour ? delivered : nil, groundTruthRGB: colour ? original : nil)
+    }
+
+    /// PSNR (dB, peak 255, no border shaved) of a restored colour image, rounded to 8 bits, against
+    /// an 8-bit RGB ground truth, over all three channels.
+    public static func psnrRGB(restored: Image, groundTruth: Image) -> Double {
+        precondition(restored.width == groundTruth.width && restored.height == groundTruth.height
+                     && restored.channels == 3 && groundTruth.channels == 3,
+                     "psnrRGB: restored \(restored.width)x\(restored.height)x\(restored.channels) vs ground truth \(groundTruth.width)x\(groundTruth.height)x\(groundTruth.channels)")
+        return Metrics.psnr(restored.interleaved8().map { Float($0) }, groundTruth.interleaved8().map { Float($0) }, peak: 255)
     }
 
     /// The colour (`.rgb`) or grey (`.grey`) content of an image, as a JPEG would store it.

@@ -11,11 +11,13 @@ public struct ImageScore: Sendable, Codable, Equatable {
     public var ssim: Double
     /// PSNR-B (deblocking only).
     public var psnrB: Double?
+    /// PSNR on RGB of the method's colour output (deblocking of colour JPEGs: `color` and `social`).
+    public var psnrRGB: Double?
     /// Wall time of the restoration alone, in seconds.
     public var seconds: Double
 
-    public init(name: String, psnr: Double, ssim: Double, psnrB: Double? = nil, seconds: Double) {
-        self.name = name; self.psnr = psnr; self.ssim = ssim; self.psnrB = psnrB; self.seconds = seconds
+    public init(name: String, psnr: Double, ssim: Double, psnrB: Double? = nil, psnrRGB: Double? = nil, seconds: Double) {
+        self.name = name; self.psnr = psnr; self.ssim = ssim; self.psnrB = psnrB; self.psnrRGB = psnrRGB; self.seconds = seconds
     }
 }
 
@@ -24,6 +26,8 @@ public struct MeanScore: Sendable, Codable, Equatable {
     public var psnr: Double
     public var ssim: Double
     public var psnrB: Double?
+    /// Mean over the images that have one (the colour ones).
+    public var psnrRGB: Double?
 }
 
 /// The evaluation of one method on one dataset at one setting (scale or JPEG quality).
@@ -43,11 +47,11 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
         self.dataset = dataset; self.method = method; self.task = task
         self.scale = scale; self.quality = quality; self.degradation = degradation; self.images = images
         let n = Double(max(images.count, 1))
-        let psnrBs = images.compactMap(\.psnrB)
+        func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
         self.mean = MeanScore(
             psnr: images.reduce(0) { $0 + $1.psnr } / n,
             ssim: images.reduce(0) { $0 + $1.ssim } / n,
-            psnrB: psnrBs.isEmpty ? nil : psnrBs.reduce(0, +) / Double(psnrBs.count))
+            psnrB: mean(images.compactMap(\.psnrB)), psnrRGB: mean(images.compactMap(\.psnrRGB)))
     }
 }
 
@@ -111,7 +115,7 @@ public struct BicubicMethod: SRMethod {
 /// Scores every image of a folder: read, prepare the protocol's sample, time the restoration, score.
 enum FolderScoring {
     static func run<Sample>(dataset: URL, prepare: (Image) throws -> Sample, restore: (Sample) throws -> Image,
-                            score: (Image, Sample) -> (psnr: Double, ssim: Double, psnrB: Double?),
+                            score: (Image, Sample) throws -> (psnr: Double, ssim: Double, psnrB: Double?, psnrRGB: Double?),
                             progress: (ImageScore) -> Void) throws -> [ImageScore] {
         var scores: [ImageScore] = []
         for file in try ImageFolder.list(dataset) {
@@ -119,9 +123,9 @@ enum FolderScoring {
             let start = DispatchTime.now().uptimeNanoseconds
             let restored = try restore(sample)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            let s = score(restored, sample)
+            let s = try score(restored, sample)
             let result = ImageScore(name: ImageFolder.displayName(file), psnr: s.psnr, ssim: s.ssim, psnrB: s.psnrB,
-                                    seconds: seconds)
+                                    psnrRGB: s.psnrRGB, seconds: seconds)
             scores.append(result)
             progress(result)
         }
@@ -139,7 +143,7 @@ public enum SREvaluation {
             restore: { try method.restoreY($0) },
             score: { restored, sample in
                 let s = SRProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY, scale: scale)
-                return (s.psnr, s.ssim, nil)
+                return (s.psnr, s.ssim, nil, nil)
             }, progress: progress)
         return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "sr",
                                 scale: scale, quality: nil, images: scores)
@@ -150,9 +154,11 @@ public enum SREvaluation {
 public struct ModelMethod: SRMethod {
     public let model: Model
     let inference: PlaneInference
+    let context: ComputeContext
 
     public init(model: Model, context: ComputeContext = .default) {
         self.model = model
+        self.context = context
         self.inference = PlaneInference(model: model, context: context)
     }
 
@@ -175,6 +181,13 @@ public struct ModelMethod: SRMethod {
 public protocol DeblockMethod: Sendable {
     var name: String { get }
     func restoreY(_ sample: DeblockSample) throws -> Image
+    /// The decoded colour JPEG restored as a user gets it back (`enhance denoise`); the default
+    /// returns it unchanged (the JPEG baseline).
+    func restoreRGB(_ compressed: Image) throws -> Image
+}
+
+extension DeblockMethod {
+    public func restoreRGB(_ compressed: Image) throws -> Image { compressed }
 }
 
 /// The decoded JPEG itself: the baseline of the deblocking papers.
@@ -190,6 +203,11 @@ extension ModelMethod: DeblockMethod {
         let out = inference.run(input.pixels, width: input.width, height: input.height)
         return Image(width: input.width, height: input.height, colorModel: .grey, pixels: out)
     }
+
+    /// `Denoiser`: Y restored, chroma as decoded (what `enhance denoise` does).
+    public func restoreRGB(_ compressed: Image) throws -> Image {
+        Denoiser(model: model, context: context).denoise(compressed)
+    }
 }
 
 /// Runs the AR-CNN evaluation protocol over a folder.
@@ -204,7 +222,11 @@ public enum DeblockEvaluation {
             restore: { try method.restoreY($0) },
             score: { restored, sample in
                 let s = DeblockProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY)
-                return (s.psnr, s.ssim, s.psnrB)
+                var rgb: Double? = nil
+                if let compressed = sample.compressedRGB, let truth = sample.groundTruthRGB {
+                    rgb = DeblockProtocol.psnrRGB(restored: try method.restoreRGB(compressed), groundTruth: truth)
+                }
+                return (s.psnr, s.ssim, s.psnrB, rgb)
             }, progress: progress)
         return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "deblock",
                                 scale: nil, quality: quality, degradation: degradation.rawValue, images: scores)

@@ -36,7 +36,7 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("JPEG qualities, comma separated (task deblock).", valueName: "10,20,30,40"))
     var quality: String = "10,20,30,40"
 
-    @Option(name: .long, help: ArgumentHelp("Task deblock: standard (Y alone through JPEG) or social (camera JPEG, down-scaled by 0.75, re-compressed in colour; scored against the down-scaled original).", valueName: "standard|social"))
+    @Option(name: .long, help: ArgumentHelp("Task deblock: standard (Y alone through JPEG), social (camera JPEG, down-scaled by 0.75, re-compressed in colour; scored against the down-scaled original) or color (colour JPEG 4:2:0; also scored on RGB as `enhance denoise` restores it).", valueName: "standard|social|color"))
     var degradation: String?
 
     @Flag(name: .long, help: "Print one JSON document instead of tables.")
@@ -106,7 +106,11 @@ struct EvalCommand: ParsableCommand {
     private func runDeblock(models: [Model], context: ComputeContext) throws -> [EvaluationResult] {
         let qualities = try parseIntList(quality, option: "--quality", allowed: 1...100)
         let kind = try degradation.map(parseDegradation) ?? .standard
-        let label = kind == .standard ? "" : "  \(kind.rawValue) (camera q\(DeblockProtocol.socialCameraQuality), x\(DeblockProtocol.socialScale), re-compressed)"
+        let label = switch kind {
+        case .standard: ""
+        case .social: "  social (camera q\(DeblockProtocol.socialCameraQuality), x\(DeblockProtocol.socialScale), re-compressed)"
+        case .color: "  color (JPEG 4:2:0)"
+        }
         var results: [EvaluationResult] = []
         for name in dataset {
             let folder = resolveDataset(name)
@@ -121,7 +125,7 @@ struct EvalCommand: ParsableCommand {
                     }
                 }
                 for m in methods {
-                    if !json { print("\n\(folder.lastPathComponent)  \(m.name)  quality \(q)\(label)"); printHeader(psnrB: true) }
+                    if !json { print("\n\(folder.lastPathComponent)  \(m.name)  quality \(q)\(label)"); printHeader(psnrB: true, rgb: kind != .standard) }
                     let result = try DeblockEvaluation.run(method: m, dataset: folder, quality: q, degradation: kind) { score in
                         if !json { printRow(score) }
                     }
@@ -133,10 +137,10 @@ struct EvalCommand: ParsableCommand {
         return results
     }
 
-    private func printHeader(psnrB: Bool = false) {
+    private func printHeader(psnrB: Bool = false, rgb: Bool = false) {
         if psnrB {
             print(pad("image", 18) + pad("PSNR", 9, right: true) + pad("SSIM", 9, right: true) + pad("PSNR-B", 9, right: true)
-                  + pad("time", 10, right: true))
+                  + (rgb ? pad("RGB PSNR", 10, right: true) : "") + pad("time", 10, right: true))
             return
         }
         print(pad("image", 16) + pad("PSNR", 9, right: true) + pad("SSIM", 9, right: true) + pad("time", 10, right: true))
@@ -145,7 +149,8 @@ struct EvalCommand: ParsableCommand {
     private func printRow(_ s: ImageScore) {
         if let b = s.psnrB {
             print(pad(s.name, 18) + pad(fmt(s.psnr, 2), 9, right: true) + pad(fmt(s.ssim, 4), 9, right: true)
-                  + pad(fmt(b, 2), 9, right: true) + pad(String(format: "%.3fs", s.seconds), 10, right: true))
+                  + pad(fmt(b, 2), 9, right: true) + (s.psnrRGB.map { pad(fmt($0, 2), 10, right: true) } ?? "")
+                  + pad(String(format: "%.3fs", s.seconds), 10, right: true))
             return
         }
         print(pad(s.name, 16) + pad(fmt(s.psnr, 2), 9, right: true) + pad(fmt(s.ssim, 4), 9, right: true)
@@ -155,7 +160,7 @@ struct EvalCommand: ParsableCommand {
     private func printMean(_ r: EvaluationResult) {
         if let b = r.mean.psnrB {
             print(pad("mean", 18) + pad(fmt(r.mean.psnr, 2), 9, right: true) + pad(fmt(r.mean.ssim, 4), 9, right: true)
-                  + pad(fmt(b, 2), 9, right: true))
+                  + pad(fmt(b, 2), 9, right: true) + (r.mean.psnrRGB.map { pad(fmt($0, 2), 10, right: true) } ?? ""))
             return
         }
         print(pad("mean", 16) + pad(fmt(r.mean.psnr, 2), 9, right: true) + pad(fmt(r.mean.ssim, 4), 9, right: true))

@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Name of the trained model (default <model>-x<scale>).") var name: String?
     @Option(help: "Upscaling factor.") var scale: Int?
     @Option(help: "JPEG quality to train a deblocking model (arcnn) for.") var quality: Int?
-    @Option(help: ArgumentHelp("With --quality: standard (Y alone through JPEG) or social (camera JPEG, down-scaled by 0.75, re-compressed in colour).", valueName: "standard|social")) var degradation: String?
+    @Option(help: ArgumentHelp("With --quality: standard (Y alone through JPEG), social (camera JPEG, down-scaled by 0.75, re-compressed in colour) or color (colour JPEG 4:2:0).", valueName: "standard|social|color")) var degradation: String?
     @Option(name: .customLong("data"), help: "Training image folder (repeatable), e.g. T91 and BSDS500/train.") var data: [String] = []
     @Option(help: "Validation folder (Set5), scored with the evaluation protocol.") var validation: String?
     @Option(help: "adam or sgd.") var optimizer: String?

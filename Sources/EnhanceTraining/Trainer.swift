@@ -124,6 +124,8 @@ public final class Trainer {
         case .social:
             return "social degradation: camera JPEG 4:2:0 q\(DeblockProtocol.socialCameraQuality), bicubic x\(DeblockProtocol.socialScale), "
                 + "re-compressed as colour JPEG 4:2:0 at quality \(quality)"
+        case .color:
+            return "colour degradation: Y of a colour JPEG 4:2:0 at quality \(quality)"
         }
     }
 

@@ -98,9 +98,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         init?(intValue: Int) { nil }
     }
 
-    /// The model name written into the result (`arcnn-q20`; `arcnn-social-q20` for the social degradation).
+    /// The model name written into the result (`arcnn-q20`; `arcnn-social-q20`, `arcnn-color-q20` for the other degradations).
     public var modelName: String {
-        name ?? (quality.map { "\(model)-\(degradation == .social ? "social-" : "")q\($0)" } ?? "\(model)-x\(scale)")
+        name ?? (quality.map { "\(model)-\(degradation == .standard ? "" : "\(degradation.rawValue)-")q\($0)" } ?? "\(model)-x\(scale)")
     }
 
     /// How inputs are made from the ground truth.
@@ -109,6 +109,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         switch degradation {
         case .standard: return .jpeg(quality: quality)
         case .social: return .social(quality: quality)
+        case .color: return .color(quality: quality)
         }
     }
 

@@ -55,16 +55,21 @@ public enum Degradation: Sendable, Equatable, Codable {
     /// The colour image as a social network delivers it, re-compressed at `quality`
     /// (`DeblockProtocol.prepareSocial`): input and label are both `ceil(0.75 ×)` the image.
     case social(quality: Int)
+    /// The colour image saved once as JPEG 4:2:0 at `quality` (`DeblockProtocol.prepareColor`):
+    /// Y of the decoded colour file against Y of the original.
+    case color(quality: Int)
 
     public var scale: Int {
         if case .bicubic(let s) = self { return s }
         return 1
     }
 
-    /// The social degradation starts from the colour image, the others from its 8-bit Y.
+    /// The social and colour degradations start from the colour image, the others from its 8-bit Y.
     public var needsColour: Bool {
-        if case .social = self { return true }
-        return false
+        switch self {
+        case .social, .color: return true
+        case .bicubic, .jpeg: return false
+        }
     }
 }
 
@@ -197,8 +202,13 @@ public struct TrainingSet: Sendable {
             guard let compressed = try? DeblockProtocol.compress(truth, quality: quality) else { return nil }
             return Pair(input: compressed.pixels, inputWidth: compressed.width, inputHeight: compressed.height,
                         label: truth.pixels, labelWidth: truth.width, labelHeight: truth.height)
-        case .social(let quality):
-            guard let s = try? DeblockProtocol.prepareSocial(groundTruth: groundTruth, quality: quality) else { return nil }
+        case .social(let quality), .color(let quality):
+            let prepared = if case .social = degradation {
+                try? DeblockProtocol.prepareSocial(groundTruth: groundTruth, quality: quality)
+            } else {
+                try? DeblockProtocol.prepareColor(groundTruth: groundTruth, quality: quality)
+            }
+            guard let s = prepared else { return nil }
             return Pair(input: s.compressedY.pixels, inputWidth: s.compressedY.width, inputHeight: s.compressedY.height,
                         label: s.groundTruthY.pixels, labelWidth: s.groundTruthY.width, labelHeight: s.groundTruthY.height)
         }

@@ -8,7 +8,7 @@ import Testing
 /// `--degradation` on `enhance eval` and `enhance train` (AR-CNN's social re-compression).
 @Suite struct DegradationParseTests {
     @Test func validValuesParse() throws {
-        for value in ["standard", "social"] {
+        for value in ["standard", "social", "color"] {
             _ = try EnhanceCommand.parseAsRoot(["eval", "--task", "deblock", "--dataset", "x", "--degradation", value])
             _ = try EnhanceCommand.parseAsRoot(["train", "--model", "arcnn", "--quality", "20", "--degradation", value])
         }
@@ -18,7 +18,7 @@ import Testing
         for args in [["eval", "--task", "deblock", "--dataset", "x", "--degradation", "twitter"],
                      ["train", "--model", "arcnn", "--quality", "20", "--degradation", "twitter"]] {
             let message = EnhanceCommand.message(for: CLIParseTests.parseError(args))
-            #expect(message == "unknown --degradation 'twitter'; use standard or social")
+            #expect(message == "unknown --degradation 'twitter'; use standard, social or color")
         }
     }
 
@@ -94,6 +94,6 @@ struct DegradationCLITests {
         try Data(#"{"model": "arcnn", "quality": 20, "degradation": "twitter"}"#.utf8).write(to: configURL)
         let bad = try CLIRun.run(["train", "--config", configURL.path])
         #expect(bad.status == 64)
-        #expect(bad.stderr.contains("\(configURL.path): setting 'degradation': unknown degradation 'twitter'; use standard or social"))
+        #expect(bad.stderr.contains("\(configURL.path): setting 'degradation': unknown degradation 'twitter'; use standard, social or color"))
     }
 }

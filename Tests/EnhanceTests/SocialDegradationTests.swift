@@ -30,8 +30,8 @@ import Testing
     @Test func constantsAreThoseDocumented() {
         #expect(DeblockProtocol.socialCameraQuality == 92)
         #expect(DeblockProtocol.socialScale == 0.75)
-        #expect(DeblockDegradation.allCases.map(\.rawValue) == ["standard", "social"])
-        #expect(DeblockDegradation.names == "standard or social")
+        #expect(DeblockDegradation.allCases.map(\.rawValue) == ["standard", "social", "color"])
+        #expect(DeblockDegradation.names == "standard, social or color")
     }
 
     /// Sides become ceil(0.75 × side), as imresize computes them: 61x45 -> 46x34, 64x48 -> 48x36.
@@ -146,14 +146,17 @@ struct LIVE1JPEGBaselineTests {
     /// published baseline (27.77 / 30.07 / 31.41 / 32.35) to 0.01 dB. Social: this implementation's
     /// own values, measured when it was written (no published counterpart: AR-CNN's Twitter set is
     /// not public), pinned to 1e-3 so that any change of the degradation shows.
-    static let table: [(degradation: DeblockDegradation, quality: Int, psnr: Double, ssim: Double, psnrB: Double)] = [
-        (.standard, 10, 27.77, 0.7730, 25.3386), (.standard, 20, 30.07, 0.8512, 27.5746),
-        (.standard, 30, 31.41, 0.8851, 28.9344), (.standard, 40, 32.35, 0.9041, 29.9712),
-        (.social, 10, 28.3400, 0.7937, 25.8231), (.social, 20, 30.6084, 0.8663, 28.0814),
-        (.social, 30, 31.9632, 0.8976, 29.5164), (.social, 40, 32.9135, 0.9151, 30.5746),
+    /// Colour (one colour JPEG 4:2:0) likewise, with the RGB PSNR of the decoded file.
+    static let table: [(degradation: DeblockDegradation, quality: Int, psnr: Double, ssim: Double, psnrB: Double, psnrRGB: Double?)] = [
+        (.standard, 10, 27.77, 0.7730, 25.3386, nil), (.standard, 20, 30.07, 0.8512, 27.5746, nil),
+        (.standard, 30, 31.41, 0.8851, 28.9344, nil), (.standard, 40, 32.35, 0.9041, 29.9712, nil),
+        (.social, 10, 28.3400, 0.7937, 25.8231, 25.5638), (.social, 20, 30.6084, 0.8663, 28.0814, 27.8716),
+        (.social, 30, 31.9632, 0.8976, 29.5164, 29.1410), (.social, 40, 32.9135, 0.9151, 30.5746, 30.0029),
+        (.color, 10, 28.3596, 0.7937, 25.9239, 25.6925), (.color, 20, 30.6208, 0.8653, 28.1179, 28.0607),
+        (.color, 30, 31.9654, 0.8960, 29.5181, 29.3659), (.color, 40, 32.9348, 0.9133, 30.5959, 30.2803),
     ]
 
-    @Test(arguments: 0..<8)
+    @Test(arguments: 0..<12)
     func baseline(row: Int) throws {
         let e = Self.table[row]
         let r = try DeblockEvaluation.run(method: JPEGBaselineMethod(), dataset: live1Folder, quality: e.quality,
@@ -164,5 +167,10 @@ struct LIVE1JPEGBaselineTests {
         #expect(abs(r.mean.psnr - e.psnr) < tolerance, "\(e.degradation) q\(e.quality) PSNR \(r.mean.psnr)")
         #expect(abs(r.mean.ssim - e.ssim) < 1e-4, "\(e.degradation) q\(e.quality) SSIM \(r.mean.ssim)")
         #expect(abs((r.mean.psnrB ?? 0) - e.psnrB) < 1e-3, "\(e.degradation) q\(e.quality) PSNR-B \(r.mean.psnrB ?? 0)")
+        if let rgb = e.psnrRGB {
+            #expect(abs((r.mean.psnrRGB ?? 0) - rgb) < 1e-3, "\(e.degradation) q\(e.quality) RGB PSNR \(r.mean.psnrRGB ?? 0)")
+        } else {
+            #expect(r.mean.psnrRGB == nil)
+        }
     }
 }

@@ -88,6 +88,20 @@ func syntheticRGB(width: Int, height: Int, seed: Int) -> Image {
         #expect(standard.pairs[1].inputWidth == 50 && standard.pairs[1].input != fromFiles.pairs[2].input)
     }
 
+    /// `.color`: full-size pairs, Y of the colour JPEG against Y of the original (`prepareColor`).
+    @Test func colourPairsAreTheProtocolSamples() throws {
+        let images = Self.sizes.enumerated().map { syntheticRGB(width: $1.0, height: $1.1, seed: $0) }
+        let geometry = PatchGeometry(upscaledInput: true, inputSize: 16, stride: 8, radius: 3, networkScale: 1)
+        let set = try TrainingSet(groundTruth: images, degradation: .color(quality: 20), geometry: geometry, threads: 2)
+        #expect(set.pairs.map(\.inputWidth) == Self.sizes.map(\.0) && set.pairs.map(\.inputHeight) == Self.sizes.map(\.1))
+        for (i, image) in images.enumerated() {
+            let sample = try DeblockProtocol.prepareColor(groundTruth: image, quality: 20)
+            #expect(set.pairs[i].input == sample.compressedY.pixels && set.pairs[i].label == sample.groundTruthY.pixels)
+        }
+        let c = try JSONDecoder().decode(TrainingConfig.self, from: Data(#"{"model": "arcnn", "quality": 20, "scale": 1, "degradation": "color"}"#.utf8))
+        #expect(c.inputDegradation == .color(quality: 20) && c.modelName == "arcnn-color-q20")
+    }
+
     @Test func configCarriesTheDegradation() throws {
         let c = try JSONDecoder().decode(TrainingConfig.self, from: Data(#"{"model": "arcnn", "quality": 20, "scale": 1, "degradation": "social"}"#.utf8))
         #expect(c.degradation == .social)
@@ -102,7 +116,7 @@ func syntheticRGB(width: Int, height: Int, seed: Int) -> Image {
             _ = try JSONDecoder().decode(TrainingConfig.self, from: Data(#"{"degradation": "twitter"}"#.utf8))
             Issue.record("an unknown degradation was accepted")
         } catch DecodingError.dataCorrupted(let context) {
-            #expect(context.debugDescription == "unknown degradation 'twitter'; use standard or social")
+            #expect(context.debugDescription == "unknown degradation 'twitter'; use standard, social or color")
             #expect(context.codingPath.map(\.stringValue) == ["degradation"])
         }
     }
