@@ -2,6 +2,7 @@ import Foundation
 
 /// The models shipped with Enhance (safetensors files under `Weights/` in this module's
 /// resources), plus any folder named by `ENHANCE_MODELS` (colon-separated, searched first).
+/// `ENHANCE_BUNDLED_MODELS=0` leaves the shipped ones out (only `ENHANCE_MODELS` is searched).
 ///
 /// Models are known by the metadata inside their files (name, task, scale, JPEG quality,
 /// architecture), never by their file names.
@@ -12,7 +13,8 @@ public enum ModelCatalog {
         if let env = ProcessInfo.processInfo.environment["ENHANCE_MODELS"], !env.isEmpty {
             folders += env.split(separator: ":").map { URL(fileURLWithPath: String($0)) }
         }
-        if let bundled = Bundle.module.url(forResource: "Weights", withExtension: nil) {
+        if ProcessInfo.processInfo.environment["ENHANCE_BUNDLED_MODELS"] != "0",
+           let bundled = Bundle.module.url(forResource: "Weights", withExtension: nil) {
             folders.append(bundled)
         }
         return folders
