@@ -135,6 +135,62 @@ import Testing
         }
     }
 
+    /// The weight gradient through Winograd F(r, m) against the Double reference, for kernels 3, 5
+    /// and 7, outputs that are and are not multiples of m, several images per chunk and several
+    /// chunks; it accumulates (+=) and is bit-identical for 1, 2 and 3 threads.
+    @Test func backwardWeightMatchesReference() {
+        let cases: [(Int, Int, Int, Int, Int, Int, Int)] = [
+            // (in, out, h, w, kernel, batch, tiles per chunk)
+            (48, 48, 34, 34, 3, 5, 1024), (16, 20, 11, 14, 3, 3, 16), (64, 32, 33, 33, 5, 4, 200),
+            (17, 16, 9, 12, 5, 2, 8), (64, 32, 32, 32, 7, 3, 1024), (16, 18, 10, 9, 7, 4, 24),
+        ]
+        for (i, c) in cases.enumerated() {
+            let g = ConvGeometry(inChannels: c.0, outChannels: c.1, inHeight: c.2, inWidth: c.3, kernel: c.4, stride: 1)
+            #expect(ConvKernels.winogradBackwardWeightApplies(g) == (c.4 >= 5 && ConvKernels.useWinograd && ConvKernels.useWinogradWeightGradient))
+            var noise = Noise(state: UInt64(500 + i))
+            let x = noise.array(g.inputCount * c.5), dy = noise.array(g.outputCount * c.5)
+            let start = noise.array(g.weightCount), startBias = noise.array(g.outChannels)
+            var ref = start.map(Double.init), refBias = startBias.map(Double.init)
+            // Reference in Double, and the bound Σ |dy| · |x| per entry for the tolerance.
+            var bound = [Double](repeating: 0, count: g.weightCount)
+            let k = g.kernel, oh = g.outHeight, ow = g.outWidth
+            for n in 0..<c.5 {
+                for co in 0..<g.outChannels {
+                    let dyp = n * g.outputCount + co * oh * ow
+                    for p in 0..<(oh * ow) { refBias[co] += Double(dy[dyp + p]) }
+                    for ci in 0..<g.inChannels {
+                        let xp = n * g.inputCount + ci * g.inHeight * g.inWidth
+                        for ky in 0..<k {
+                            for kx in 0..<k {
+                                var acc = 0.0, abs = 0.0
+                                for oy in 0..<oh {
+                                    for ox in 0..<ow {
+                                        let prod = Double(dy[dyp + oy * ow + ox]) * Double(x[xp + (oy + ky) * g.inWidth + ox + kx])
+                                        acc += prod; abs += Swift.abs(prod)
+                                    }
+                                }
+                                let w = ((co * g.inChannels + ci) * k + ky) * k + kx
+                                ref[w] += acc; bound[w] = abs
+                            }
+                        }
+                    }
+                }
+            }
+            let tol = 1e-5 * (bound.max() ?? 0) + 1e-6
+            var first: [Float]? = nil
+            for threads in [1, 2, 3] {
+                var dw = start, db = startBias
+                ConvKernels.winogradBackwardWeight(g, batch: c.5, input: x, outputGradient: dy, weightGradient: &dw,
+                                                   biasGradient: &db, threads: threads, tilesPerChunk: c.6)
+                let worst = zip(dw, ref).map { Swift.abs(Double($0) - $1) }.max() ?? 0
+                #expect(worst <= tol, "winograd backwardWeight \(g) batch \(c.5): max error \(worst) > \(tol)")
+                let worstBias = zip(db, refBias).map { Swift.abs(Double($0) - $1) }.max() ?? 0
+                #expect(worstBias <= 1e-4, "bias gradient error \(worstBias)")
+                if let f = first { #expect(f == dw, "threads \(threads) differs") } else { first = dw }
+            }
+        }
+    }
+
     /// Every tile size the implementation supports (not only the chosen ones).
     @Test func otherTileSizes() {
         for (r, m) in [(3, 2), (3, 4), (3, 6), (5, 2), (5, 3), (5, 4)] {

@@ -263,6 +263,11 @@ public enum ConvKernels {
                                       threads: Int) {
         precondition(batch >= 0, "ConvKernels.backwardWeight: negative batch \(batch)")
         if batch == 0 { return }
+        if winogradBackwardWeightApplies(g) {
+            winogradBackwardWeight(g, batch: batch, input: input, outputGradient: outputGradient, weightGradient: weightGradient,
+                                   biasGradient: biasGradient, threads: threads)
+            return
+        }
         if gemmBackwardWeight(g) {
             gemmBackwardWeight(g, batch: batch, input: input, outputGradient: outputGradient, weightGradient: weightGradient,
                                biasGradient: biasGradient, threads: threads)
