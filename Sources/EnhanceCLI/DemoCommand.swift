@@ -9,7 +9,7 @@ import Foundation
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Upscale the built-in test card and write a side-by-side comparison (bicubic | Enhance | original)."
+        abstract: "Upscale the built-in test card and remove JPEG artifacts from it, writing side-by-side comparisons."
     )
 
     @Option(name: .shortAndLong, help: "Output folder.") var output: String = "out"
@@ -42,6 +42,36 @@ struct DemoCommand: ParsableCommand {
         print("test card \(original.width)x\(original.height), x\(scale), model \(method)")
         print(String(format: "PSNR (Y, shave %d): bicubic %.2f dB, Enhance %.2f dB (%.3f s)", scale, psnr(bicubic), psnr(enhanced), seconds))
         print("wrote \(folder.path)/comparison.png (bicubic | Enhance | original) and the single images")
+        try denoiseDemo(original: original, folder: folder)
+    }
+
+    /// The card saved as a quality-20 colour JPEG, then `--noise auto` as `enhance denoise` does it.
+    func denoiseDemo(original: Image, folder: URL) throws {
+        let bytes = try ImageIO.encode(original, options: EncodeOptions(format: .jpeg, quality: 20, chroma: .s420))
+        let jpegURL = folder.appendingPathComponent("card-q20.jpg")
+        try Data(bytes).write(to: jpegURL)
+        let decoded = try ImageIO.decode(bytes, name: jpegURL.lastPathComponent)
+        guard let level = NoiseLevel.automatic(fileBytes: bytes) else { return }
+        guard let quality = NoiseLevel.trainingQuality[level], let name = ModelCatalog.deblockingModel(quality: quality) else {
+            print("JPEG artifact reduction: no deblocking model for noise level \(level) is shipped yet")
+            return
+        }
+        let model = try ModelCatalog.load(name)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let denoised = Denoiser(model: model).denoise(decoded).quantized8()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let yTruth = original.luma(quantized: true)
+        func scores(_ image: Image) -> (y: Double, rgb: Double) {
+            (DeblockProtocol.score(restoredY: image.luma(quantized: true), groundTruthY: yTruth).psnr,
+             DeblockProtocol.psnrRGB(restored: image, groundTruth: original.quantized8()))
+        }
+        let before = scores(decoded), after = scores(denoised)
+        try ImageIO.write(denoised, to: folder.appendingPathComponent("card-q20-denoised.png"))
+        try ImageIO.write(sideBySide([decoded, denoised, original], gap: 6), to: folder.appendingPathComponent("denoise-comparison.png"))
+        print("JPEG quality 20 test card, --noise auto -> level \(level), model \(name)")
+        print(String(format: "PSNR Y / RGB: JPEG %.2f / %.2f dB, Enhance %.2f / %.2f dB (%.3f s)",
+                     before.y, before.rgb, after.y, after.rgb, seconds))
+        print("wrote \(folder.path)/denoise-comparison.png (JPEG | Enhance | original)")
     }
 
     /// Images of equal height side by side on a white ground.
