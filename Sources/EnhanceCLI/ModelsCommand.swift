@@ -1,4 +1,5 @@
 import ArgumentParser
+import Enhance
 import EnhanceModels
 import Foundation
 
@@ -25,12 +26,16 @@ struct ModelsCommand: ParsableCommand {
             return
         }
         if models.isEmpty { print("no models found"); return }
-        print(pad("name", 22) + pad("task", 9) + pad("scale", 7) + pad("architecture", 18) + pad("RF", 5) + "validation")
+        // The model each scale (upscale) and each JPEG quality (noise level) uses by default.
+        var defaults = Set([2, 3, 4].compactMap { ModelCatalog.defaultModel(scale: $0) })
+        defaults.formUnion(NoiseLevel.trainingQuality.values.compactMap { ModelCatalog.deblockingModel(quality: $0) })
+        print(pad("name", 24) + pad("task", 9) + pad("for", 6) + pad("architecture", 18) + pad("RF", 5) + "validation")
         for m in models {
             let v = m.training.map { String(format: "%.2f dB %@", $0.validationPSNR, $0.validationSet) } ?? ""
-            print(pad(m.name + (m.name == defaultName ? "*" : ""), 22) + pad(m.task.rawValue, 9) + pad("x\(m.scale)", 7)
+            let setting = m.task == .deblocking ? m.jpegQuality.map { "q\($0)" } ?? "" : "x\(m.scale)"
+            print(pad(m.name + (defaults.contains(m.name) ? "*" : ""), 24) + pad(m.task.rawValue, 9) + pad(setting, 6)
                   + pad(m.architecture.familyName, 18) + pad(String(m.receptiveField), 5) + v)
         }
-        print("* default")
+        print("* default for its scale (upscale) or JPEG quality (--noise)")
     }
 }
