@@ -16,7 +16,7 @@ import Testing
         return img.quantized8()
     }
 
-    @Test(arguments: [(5, 3), (10, 3), (15, 3), (20, 2), (25, 2), (30, 1), (35, 1), (40, 0), (50, 0), (60, 0)])
+    @Test(arguments: [(5, 3), (10, 3), (15, 2), (20, 2), (25, 1), (30, 1), (35, 0), (40, 0), (50, 0), (60, 0)])
     func autoPicksTheNearestLevelForRealJPEGFiles(quality: Int, level: Int) throws {
         let bytes = try ImageIO.encode(Self.picture(), options: EncodeOptions(format: .jpeg, quality: quality))
         #expect(NoiseLevel.automatic(fileBytes: bytes) == level)
