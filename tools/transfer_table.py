@@ -3,7 +3,7 @@
 scratch at the same budget (same settings, same schedule, same steps), read from the runs'
 log.csv files (written by `enhance train`).
 
-    python3 tools/transfer_table.py --runs /work/runs
+    python3 tools/transfer_table.py --runs docs/training   # the logs kept in the repository
 
 Pairs (folder names under --runs, as docs/training.md's commands make them):
   shallow to deep:        arcnn-q20 (initialised from srcnn-9-7-5-q20)  vs arcnn-q20-scratch
