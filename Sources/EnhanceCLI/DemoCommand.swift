@@ -52,11 +52,11 @@ struct DemoCommand: ParsableCommand {
         try Data(bytes).write(to: jpegURL)
         let decoded = try ImageIO.decode(bytes, name: jpegURL.lastPathComponent)
         guard let level = NoiseLevel.automatic(fileBytes: bytes) else { return }
-        guard let quality = NoiseLevel.trainingQuality[level], let name = ModelCatalog.deblockingModel(quality: quality) else {
+        guard let model = try? NoiseLevel.model(level: level) else {
             print("JPEG artifact reduction: no deblocking model for noise level \(level) is shipped yet")
             return
         }
-        let model = try ModelCatalog.load(name)
+        let name = model.info.name
         let start = DispatchTime.now().uptimeNanoseconds
         let denoised = Denoiser(model: model).denoise(decoded).quantized8()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
