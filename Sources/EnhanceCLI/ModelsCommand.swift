@@ -18,17 +18,18 @@ struct ModelsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (models, problems) = ModelCatalog.all()
+        let (entries, problems) = ModelCatalog.scan()
+        let models = entries.map(\.info)
         for p in problems { printError("warning: \(p)") }
-        let defaultName = [2, 3, 4].lazy.compactMap { ModelCatalog.defaultModel(scale: $0) }.first
+        let defaultName = [2, 3, 4].lazy.compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) }.first
         if json {
             print(try jsonString(Listing(default: defaultName, models: models)))
             return
         }
         if models.isEmpty { print("no models found"); return }
         // The model each scale (upscale) and each JPEG quality (noise level) uses by default.
-        var defaults = Set([2, 3, 4].compactMap { ModelCatalog.defaultModel(scale: $0) })
-        defaults.formUnion(NoiseLevel.trainingQuality.values.compactMap { ModelCatalog.deblockingModel(quality: $0) })
+        var defaults = Set([2, 3, 4].compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) })
+        defaults.formUnion(NoiseLevel.trainingQuality.values.compactMap { ModelCatalog.deblockingModel(quality: $0, among: entries) })
         print(pad("name", 24) + pad("task", 9) + pad("for", 6) + pad("architecture", 18) + pad("RF", 5) + "validation")
         for m in models {
             let v = m.training.map { String(format: "%.2f dB %@", $0.validationPSNR, $0.validationSet) } ?? ""

@@ -78,7 +78,12 @@ public enum ModelCatalog {
     /// Default super-resolution model name for a scale, nil when none is shipped (bicubic then):
     /// the preferred family, then the best validation PSNR.
     public static func defaultModel(scale: Int, folders: [URL] = searchFolders) -> String? {
-        scan(folders: folders).entries
+        defaultModel(scale: scale, among: scan(folders: folders).entries)
+    }
+
+    /// `defaultModel(scale:)` among entries already scanned (one scan for several questions).
+    public static func defaultModel(scale: Int, among entries: [Entry]) -> String? {
+        entries
             .filter { $0.info.task == .superResolution && $0.info.scale == scale }
             .min { a, b in
                 let ra = rank(a.info.architecture.familyName, in: preferredFamilies)
@@ -90,7 +95,12 @@ public enum ModelCatalog {
 
     /// The deblocking model trained for a JPEG quality, nil when none is shipped.
     public static func deblockingModel(quality: Int, folders: [URL] = searchFolders) -> String? {
-        scan(folders: folders).entries
+        deblockingModel(quality: quality, among: scan(folders: folders).entries)
+    }
+
+    /// `deblockingModel(quality:)` among entries already scanned.
+    public static func deblockingModel(quality: Int, among entries: [Entry]) -> String? {
+        entries
             .filter { $0.info.task == .deblocking && $0.info.jpegQuality == quality }
             .min { rank($0.info.architecture.familyName, in: preferredDeblockingFamilies)
                 < rank($1.info.architecture.familyName, in: preferredDeblockingFamilies) }?.info.name
