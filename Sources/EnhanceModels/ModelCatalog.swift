@@ -64,7 +64,7 @@ public enum ModelCatalog {
         return try Model.read(contentsOf: entry.url)
     }
 
-    /// Super-resolution architecture families, best first: the first one shipped for a scale is the default.
+    /// Super-resolution architecture families, best first (see `defaultModel(scale:)`).
     public static let preferredFamilies = ["enhance-net", "fsrcnn", "srcnn-9-5-5", "srcnn-9-3-5", "srcnn-9-1-5"]
 
     /// Deblocking families, best first.
@@ -75,16 +75,29 @@ public enum ModelCatalog {
         list.firstIndex { family == $0 || family.hasPrefix($0 + "-") } ?? list.count
     }
 
+    /// A model is not the default while another one for the same scale validated more than this
+    /// (dB, on the same validation set) above it: a faster family must also be as good.
+    public static let defaultMargin = 0.05
+
     /// Default super-resolution model name for a scale, nil when none is shipped (bicubic then):
-    /// the preferred family, then the best validation PSNR.
+    /// the preferred family among the models no other one beats by more than `defaultMargin` in
+    /// validation PSNR on the same set, then the best validation PSNR.
     public static func defaultModel(scale: Int, folders: [URL] = searchFolders) -> String? {
         defaultModel(scale: scale, among: scan(folders: folders).entries)
     }
 
     /// `defaultModel(scale:)` among entries already scanned (one scan for several questions).
     public static func defaultModel(scale: Int, among entries: [Entry]) -> String? {
-        entries
-            .filter { $0.info.task == .superResolution && $0.info.scale == scale }
+        let candidates = entries.filter { $0.info.task == .superResolution && $0.info.scale == scale }
+        func beaten(_ record: TrainingRecord?) -> Bool {
+            guard let record else { return false }
+            return candidates.contains { other in
+                guard let o = other.info.training, o.validationSet == record.validationSet else { return false }
+                return o.validationPSNR > record.validationPSNR + defaultMargin
+            }
+        }
+        return candidates
+            .filter { !beaten($0.info.training) }
             .min { a, b in
                 let ra = rank(a.info.architecture.familyName, in: preferredFamilies)
                 let rb = rank(b.info.architecture.familyName, in: preferredFamilies)

@@ -30,8 +30,26 @@ import Testing
         // The file named srcnn-9-1-5-x3 holds the x2 model: the name inside counts.
         #expect(try ModelCatalog.load("srcnn-9-1-5-x2", folders: folders).info.scale == 2)
         #expect(try ModelCatalog.load("srcnn-9-1-5-x3", folders: folders).info.scale == 3)
-        // FSRCNN is preferred over SRCNN for x3 even with a lower validation PSNR.
-        #expect(ModelCatalog.defaultModel(scale: 3, folders: folders) == "fsrcnn-x3")
+        // An FSRCNN that validated 1.1 dB below the SRCNN is not the x3 default.
+        #expect(ModelCatalog.defaultModel(scale: 3, folders: folders) == "srcnn-9-1-5-x3")
         #expect(ModelCatalog.defaultModel(scale: 2, folders: folders) == "srcnn-9-1-5-x2")
+    }
+
+    @Test func theDefaultIsThePreferredFamilyAmongTheModelsWithinTheMarginOfTheBest() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let srcnn = Architecture(familyName: "srcnn-9-5-5", scale: 3)!
+        try Self.write(srcnn, name: "srcnn-9-5-5-x3", scale: 3, psnr: 32.62, file: "s.safetensors", to: folder)
+        // 0.04 dB below the SRCNN (within the 0.05 dB margin): the faster family wins.
+        try Self.write(.fsrcnn(d: 8, s: 4, m: 1, scale: 3), name: "fsrcnn-x3", scale: 3, psnr: 32.58, file: "f.safetensors", to: folder)
+        #expect(ModelCatalog.defaultModel(scale: 3, folders: [folder]) == "fsrcnn-x3")
+        // Beaten by more than the margin: the SRCNN again.
+        try Self.write(.fsrcnn(d: 8, s: 4, m: 1, scale: 3), name: "fsrcnn-x3", scale: 3, psnr: 32.56, file: "f.safetensors", to: folder)
+        #expect(ModelCatalog.defaultModel(scale: 3, folders: [folder]) == "srcnn-9-5-5-x3")
+        // The preferred family wins as soon as it is the best.
+        try Self.write(.enhanceNet(channels: 8, blocks: 1, scale: 3), name: "enhance-net-x3", scale: 3, psnr: 32.9,
+                       file: "e.safetensors", to: folder)
+        #expect(ModelCatalog.defaultModel(scale: 3, folders: [folder]) == "enhance-net-x3")
     }
 }
