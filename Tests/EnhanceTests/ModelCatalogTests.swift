@@ -13,9 +13,15 @@ import Testing
         try model.write(to: folder.appendingPathComponent(file))
     }
 
-    @Test func modelsAreKnownByTheirMetadataNotFileNames() throws {
+    /// A new empty folder; the caller removes it.
+    static func temporaryFolder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test func modelsAreKnownByTheirMetadataNotFileNames() throws {
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let srcnn = Architecture(familyName: "srcnn-9-1-5", scale: 3)!
         try Self.write(srcnn, name: "srcnn-9-1-5-x3", scale: 3, psnr: 32.1, file: "whatever.safetensors", to: folder)
@@ -36,8 +42,7 @@ import Testing
     }
 
     @Test func theDefaultIsThePreferredFamilyAmongTheModelsWithinTheMarginOfTheBest() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("catalog-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let srcnn = Architecture(familyName: "srcnn-9-5-5", scale: 3)!
         try Self.write(srcnn, name: "srcnn-9-5-5-x3", scale: 3, psnr: 32.62, file: "s.safetensors", to: folder)
