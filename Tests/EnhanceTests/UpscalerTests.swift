@@ -29,6 +29,13 @@ enum TestModels {
                      network: network(arch, seed: 5))
     }
 
+    /// Enhance's own architecture (residual over bicubic, pixel shuffle), small.
+    static func enhanceNet(scale: Int = 3) -> Model {
+        let arch = Architecture.enhanceNet(channels: 6, blocks: 1, scale: scale)
+        return Model(info: ModelInfo(name: "test-enhance-net-x\(scale)", task: .superResolution, architecture: arch, scale: scale),
+                     network: network(arch, seed: 7))
+    }
+
     /// A colour image with edges, gradients and noise-like texture.
     static func image(width: Int, height: Int, model: ColorModel = .rgb) -> Image {
         var img = Image(width: width, height: height, colorModel: model)
@@ -92,9 +99,35 @@ enum TestModels {
         #expect(TestModels.maxDifference(whole.pixels, tiled.pixels) <= 1e-5)
     }
 
+    /// Residual models: the bicubic base is added per tile and band, and must join seamlessly.
+    @Test(arguments: [8, 9, 11, 13, 17, 32])
+    func tiledEqualsWholeEnhanceNet(tile: Int) {
+        let model = TestModels.enhanceNet(scale: 3)
+        let image = TestModels.image(width: 23, height: 19)
+        let whole = Upscaler(model: model, scale: 3).upscale(image)
+        let tiled = Upscaler(model: model, scale: 3, tile: tile).upscale(image)
+        #expect(whole.width == 69 && whole.height == 57)
+        #expect(TestModels.maxDifference(whole.pixels, tiled.pixels) <= 1e-5)
+    }
+
+    /// An enhance-net whose last layer is zero adds nothing: its output is the bicubic upscale,
+    /// and with the trained-like last layer it is not.
+    @Test func enhanceNetIsAResidualOverBicubic() {
+        let model = TestModels.enhanceNet(scale: 2)
+        var network = model.network
+        var p = network.parameters
+        for i in (p.count - 2)..<p.count { for j in p[i].storage.indices { p[i].storage[j] = 0 } }
+        network.parameters = p
+        let zeroed = Model(info: model.info, network: network)
+        let image = TestModels.image(width: 23, height: 19)
+        let bicubic = Upscaler(model: nil, scale: 2).upscale(image)
+        #expect(TestModels.maxDifference(Upscaler(model: zeroed, scale: 2).upscale(image).pixels, bicubic.pixels) <= 1e-5)
+        #expect(TestModels.maxDifference(Upscaler(model: model, scale: 2).upscale(image).pixels, bicubic.pixels) > 1e-2)
+    }
+
     /// The network itself, on one plane: tiles of odd sizes against the whole plane.
     @Test func planeInferenceTiles() {
-        for model in [TestModels.srcnn(), TestModels.fsrcnn(scale: 3)] {
+        for model in [TestModels.srcnn(), TestModels.fsrcnn(scale: 3), TestModels.enhanceNet(scale: 3)] {
             let inference = PlaneInference(model: model, context: .serial)
             let plane = TestModels.image(width: 21, height: 17, model: .grey).pixels
             let whole = inference.run(plane, width: 21, height: 17)
