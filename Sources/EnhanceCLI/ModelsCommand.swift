@@ -14,7 +14,21 @@ struct ModelsCommand: ParsableCommand {
 
     struct Listing: Encodable {
         var `default`: String?
-        var models: [ModelInfo]
+        var models: [Entry]
+    }
+
+    /// A model's metadata and its cost, `multiplyAddsPerOutputPixel`.
+    struct Entry: Encodable {
+        var info: ModelInfo
+        var multiplyAddsPerOutputPixel: Int
+
+        enum CodingKeys: String, CodingKey { case multiplyAddsPerOutputPixel }
+
+        func encode(to encoder: any Encoder) throws {
+            try info.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(multiplyAddsPerOutputPixel, forKey: .multiplyAddsPerOutputPixel)
+        }
     }
 
     func run() throws {
@@ -22,21 +36,25 @@ struct ModelsCommand: ParsableCommand {
         let models = entries.map(\.info)
         for p in problems { printError("warning: \(p)") }
         let defaultName = [2, 3, 4].lazy.compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) }.first
+        let cost = Dictionary(models.map { ($0.name, Int($0.architecture.multiplyAddsPerOutputPixel.rounded())) },
+                              uniquingKeysWith: { a, _ in a })
         if json {
-            print(try jsonString(Listing(default: defaultName, models: models)))
+            let listed = models.map { Entry(info: $0, multiplyAddsPerOutputPixel: cost[$0.name] ?? 0) }
+            print(try jsonString(Listing(default: defaultName, models: listed)))
             return
         }
         if models.isEmpty { print("no models found"); return }
         // The model each scale (upscale) and each JPEG quality (noise level) uses by default.
         var defaults = Set([2, 3, 4].compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) })
         defaults.formUnion(NoiseLevel.trainingQuality.values.compactMap { ModelCatalog.deblockingModel(quality: $0, among: entries) })
-        print(pad("name", 24) + pad("task", 9) + pad("for", 6) + pad("architecture", 18) + pad("RF", 5) + "validation")
+        print(pad("name", 24) + pad("task", 9) + pad("for", 6) + pad("architecture", 18) + pad("RF", 5) + pad("MACs/px", 9)
+              + "validation")
         for m in models {
             let v = m.training.map { String(format: "%.2f dB %@", $0.validationPSNR, $0.validationSet) } ?? ""
             let setting = m.task == .deblocking ? m.jpegQuality.map { "q\($0)" } ?? "" : "x\(m.scale)"
             print(pad(m.name + (defaults.contains(m.name) ? "*" : ""), 24) + pad(m.task.rawValue, 9) + pad(setting, 6)
-                  + pad(m.architecture.familyName, 18) + pad(String(m.receptiveField), 5) + v)
+                  + pad(m.architecture.familyName, 18) + pad(String(m.receptiveField), 5) + pad(String(cost[m.name] ?? 0), 9) + v)
         }
-        print("* default for its scale (upscale) or JPEG quality (--noise)")
+        print("* default for its scale (upscale) or JPEG quality (--noise); MACs/px: multiply-adds per output pixel")
     }
 }

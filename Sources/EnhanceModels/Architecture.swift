@@ -184,6 +184,23 @@ public enum Architecture: Sendable, Equatable, Codable {
 }
 
 extension Architecture {
+    /// Multiply-adds per output pixel of an image large enough for borders not to count: the cost
+    /// measure that does not depend on the machine. The count per pixel at input side n is
+    /// c + b/n + O(1/n²) (valid convolutions lose a border), so 2·count(2n) − count(n) at
+    /// n = 65536 is c to well under one multiply-add.
+    public var multiplyAddsPerOutputPixel: Double {
+        let network = makeNetwork(seed: 0)
+        func perPixel(_ side: Int) -> Double {
+            let shape = [1, channels, side, side]
+            let out = network.outputShape(forInput: shape)
+            return Double(network.multiplyAdds(forInput: shape)) / Double(out[2] * out[3])
+        }
+        let n = 65536 / networkScale
+        return 2 * perPixel(2 * n) - perPixel(n)
+    }
+}
+
+extension Architecture {
     /// Architecture families users can name, e.g. in `enhance train --model`.
     public static let familyNames = ["srcnn-9-1-5", "srcnn-9-3-5", "srcnn-9-5-5", "fsrcnn", "fsrcnn-s", "enhance-net", "arcnn", "fast-arcnn"]
 
