@@ -20,7 +20,7 @@ struct ModelsCommand: ParsableCommand {
     /// A model's metadata and its cost, `multiplyAddsPerOutputPixel`.
     struct Entry: Encodable {
         var info: ModelInfo
-        var multiplyAddsPerOutputPixel: Int
+        var multiplyAddsPerOutputPixel: Int { ModelsCommand.cost(info) }
 
         enum CodingKeys: String, CodingKey { case multiplyAddsPerOutputPixel }
 
@@ -31,16 +31,18 @@ struct ModelsCommand: ParsableCommand {
         }
     }
 
+    /// Multiply-adds per output pixel, rounded.
+    static func cost(_ info: ModelInfo) -> Int {
+        Int(info.architecture.multiplyAddsPerOutputPixel.rounded())
+    }
+
     func run() throws {
         let (entries, problems) = ModelCatalog.scan()
         let models = entries.map(\.info)
         for p in problems { printError("warning: \(p)") }
         let defaultName = [2, 3, 4].lazy.compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) }.first
-        let cost = Dictionary(models.map { ($0.name, Int($0.architecture.multiplyAddsPerOutputPixel.rounded())) },
-                              uniquingKeysWith: { a, _ in a })
         if json {
-            let listed = models.map { Entry(info: $0, multiplyAddsPerOutputPixel: cost[$0.name] ?? 0) }
-            print(try jsonString(Listing(default: defaultName, models: listed)))
+            print(try jsonString(Listing(default: defaultName, models: models.map { Entry(info: $0) })))
             return
         }
         if models.isEmpty { print("no models found"); return }
@@ -53,7 +55,7 @@ struct ModelsCommand: ParsableCommand {
             let v = m.training.map { String(format: "%.2f dB %@", $0.validationPSNR, $0.validationSet) } ?? ""
             let setting = m.task == .deblocking ? m.jpegQuality.map { "q\($0)" } ?? "" : "x\(m.scale)"
             print(pad(m.name + (defaults.contains(m.name) ? "*" : ""), 24) + pad(m.task.rawValue, 9) + pad(setting, 6)
-                  + pad(m.architecture.familyName, 18) + pad(String(m.receptiveField), 5) + pad(String(cost[m.name] ?? 0), 9) + v)
+                  + pad(m.architecture.familyName, 18) + pad(String(m.receptiveField), 5) + pad(String(Self.cost(m)), 9) + v)
         }
         print("* default for its scale (upscale) or JPEG quality (--noise); MACs/px: multiply-adds per output pixel")
     }
