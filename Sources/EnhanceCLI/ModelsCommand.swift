@@ -40,14 +40,16 @@ struct ModelsCommand: ParsableCommand {
         let (entries, problems) = ModelCatalog.scan()
         let models = entries.map(\.info)
         for p in problems { printError("warning: \(p)") }
-        let defaultName = [2, 3, 4].lazy.compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) }.first
+        // The model each scale (upscale) uses by default; the listing's default is the x2 one (or the next).
+        let scaleDefaults = [2, 3, 4].compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) }
+        let defaultName = scaleDefaults.first
         if json {
             print(try jsonString(Listing(default: defaultName, models: models.map { Entry(info: $0) })))
             return
         }
         if models.isEmpty { print("no models found"); return }
-        // The model each scale (upscale) and each JPEG quality (noise level) uses by default.
-        var defaults = Set([2, 3, 4].compactMap { ModelCatalog.defaultModel(scale: $0, among: entries) })
+        // Marked: the defaults of each scale and of each JPEG quality (noise level).
+        var defaults = Set(scaleDefaults)
         defaults.formUnion(NoiseLevel.trainingQuality.values.compactMap { ModelCatalog.deblockingModel(quality: $0, among: entries) })
         print(pad("name", 24) + pad("task", 9) + pad("for", 6) + pad("architecture", 18) + pad("RF", 5) + pad("MACs/px", 9)
               + "validation")
