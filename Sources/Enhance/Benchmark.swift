@@ -19,13 +19,17 @@ public enum Benchmark {
         public var layers: [Result]?
     }
 
-    /// Best-of-`repeats` wall time of `body`, in seconds.
-    public static func time(repeats: Int, _ body: () -> Void) -> Double {
-        var best = Double.infinity
-        for _ in 0..<max(1, repeats) {
+    /// Best wall time of `body`, in seconds, over at least `repeats` runs and, when
+    /// `repeats > 1`, as many more as fit in `minimumSeconds` of measuring (at most 1000 runs):
+    /// a 5 ms network is then timed about 100 times, so one slow run of a busy machine does not
+    /// decide its number.
+    public static func time(repeats: Int, minimumSeconds: Double = 0.5, _ body: () -> Void) -> Double {
+        var best = Double.infinity, spent = 0.0, runs = 0
+        while runs < max(1, repeats) || (repeats > 1 && spent < minimumSeconds && runs < 1000) {
             let t0 = DispatchTime.now().uptimeNanoseconds
             body()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            let t = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            best = min(best, t); spent += t; runs += 1
         }
         return best
     }
