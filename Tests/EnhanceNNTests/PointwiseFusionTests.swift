@@ -7,7 +7,9 @@ import Testing
 /// (`trainingForward`, which never fuses). The fused kernels add the same products in the same
 /// order as the direct kernels; the unfused 1x1 layers go through sgemm, which orders its sums
 /// differently, so the tolerance is rounding-level: 2e-6 · (1 + max |output|) (observed ≤ 1.6e-6 ×
-/// max |output|). Every case runs with 1, 2 and 3 threads.
+/// max |output|). A deconvolution on the Winograd path (stride ≥ 3, TransposedWinograd.swift)
+/// magnifies those rounding differences through its transforms: 1e-5 · (1 + max |output|) there
+/// (observed ≤ 4.1e-6 × max |output|). Every case runs with 1, 2 and 3 threads.
 @Suite struct PointwiseFusionTests {
     static func fsrcnn(d: Int = 56, s: Int = 12, m: Int = 4, scale: Int = 2, padding: Int = 0, outputPadding: Int = 0) -> Sequential {
         var layers: [any Layer] = [Conv2d(inChannels: 1, outChannels: d, kernel: 5), PReLU(channels: d),
@@ -48,6 +50,13 @@ import Testing
             // Mixed-sign slopes and biases so that both branches of the activations are taken.
             net.parameters = net.parameters.enumerated().map { i, p in randomTensor(p.shape, seed: UInt64(200 + i), scale: 0.5) }
             let x = randomTensor(shape, seed: 9)
+            let winograd = net.layers.contains { layer in
+                (layer as? ConvTranspose2d).map {
+                    ConvKernels.transposedWinogradApplies(inChannels: $0.inChannels, outChannels: $0.outChannels,
+                                                          kernel: $0.kernel, stride: $0.stride)
+                } ?? false
+            }
+            let tolerance: Float = winograd ? 1e-5 : 2e-6
             for threads in [1, 2, 3] {
                 let context = ComputeContext(threads: threads)
                 let fused = net.forward(x, context: context)
@@ -55,7 +64,7 @@ import Testing
                 #expect(fused.shape == plain.shape, "\(why)")
                 let scale = plain.storage.reduce(0) { max($0, abs($1)) }
                 let d = maxAbsDiff(fused.storage, plain.storage)
-                #expect(d <= 2e-6 * (1 + scale), "\(why), \(threads) threads: max |fused − plain| = \(d), max |y| = \(scale)")
+                #expect(d <= tolerance * (1 + scale), "\(why), \(threads) threads: max |fused − plain| = \(d), max |y| = \(scale)")
             }
         }
     }

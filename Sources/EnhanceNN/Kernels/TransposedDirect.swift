@@ -123,10 +123,14 @@ extension ConvKernels {
     /// convolution's input, `[batch, pointwise.inChannels, H, W]`: each input row the transposed
     /// convolution needs is computed from it straight into the ring (inference fusion; the
     /// `inC`-channel map never exists whole).
+    ///
+    /// Shapes that `transposedWinogradApplies` accepts take the Winograd path
+    /// (TransposedWinograd.swift) unless `winograd` is false (tests compare the two).
     public static func transposedForward(batch: Int, inChannels inC: Int, outChannels outC: Int, inHeight H: Int, inWidth W: Int,
                                          kernel k: Int, stride s: Int, padding pad: Int, outHeight OH: Int, outWidth OW: Int,
                                          input: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                         output: UnsafeMutablePointer<Float>, threads: Int, pointwise: PointwiseStage? = nil) {
+                                         output: UnsafeMutablePointer<Float>, threads: Int, pointwise: PointwiseStage? = nil,
+                                         winograd: Bool = true) {
         precondition(transposedDirectApplies(outChannels: outC, kernel: k, stride: s),
                      "transposedForward: stride \(s), kernel \(k), \(outC) output channels not supported")
         precondition(pointwise.map { $0.outChannels == inC } ?? true,
@@ -134,6 +138,12 @@ extension ConvKernels {
         precondition(batch >= 0 && inC >= 1 && H >= 1 && W >= 1 && pad >= 0 && OH >= 0 && OW >= 0,
                      "transposedForward: bad geometry batch \(batch), in \(inC) \(H)x\(W), padding \(pad), out \(OH)x\(OW)")
         if batch == 0 || OH == 0 || OW == 0 { return }
+        if winograd && transposedWinogradApplies(inChannels: inC, outChannels: outC, kernel: k, stride: s) {
+            transposedWinograd(batch: batch, inChannels: inC, outChannels: outC, inHeight: H, inWidth: W, kernel: k, stride: s,
+                               padding: pad, outHeight: OH, outWidth: OW, input: input, weight: weight, bias: bias,
+                               output: output, threads: threads, pointwise: pointwise)
+            return
+        }
         let ks = (k + s - 1) / s, P = ks - 1, R = ks          // ring of R = ks input rows
         // Low-resolution rows/columns that reach the kept window [pad, pad + OH).
         let aLo = pad / s, aHi = (pad + OH + s - 1) / s
