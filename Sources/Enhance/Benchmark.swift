@@ -70,14 +70,15 @@ public enum Benchmark {
         let inputSide = outputSize / architecture.networkScale + 2 * architecture.contextPadding
         let input = randomTensor([1, architecture.channels, inputSide, inputSide], seed: 3)
         _ = net.forward(input, context: context)  // warm-up
-        let total = time(repeats: repeats) { _ = net.forward(input, context: context) }
+        // The whole network gets the longer window (the ratios between models are read from it).
+        let total = time(repeats: repeats, minimumSeconds: 1.5) { _ = net.forward(input, context: context) }
         var layers: [Result] = []
         var x = input
         for (i, layer) in net.layers.enumerated() {
             let xin = x
             let macs = layer.multiplyAdds(forInput: xin.shape)
             var y = layer.forward(xin, context: context)
-            let t = time(repeats: repeats) { y = layer.forward(xin, context: context) }
+            let t = time(repeats: repeats, minimumSeconds: 0.25) { y = layer.forward(xin, context: context) }
             if macs > 0 {
                 layers.append(Result(name: "\(i) \(layer)", ms: t * 1e3, gflops: 2 * Double(macs) / t / 1e9))
             }

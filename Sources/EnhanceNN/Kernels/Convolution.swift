@@ -153,12 +153,21 @@ public enum ConvKernels {
     }
 
     /// Output rows per work item: about 4096 wide positions (a multiple of 4 rows when possible),
-    /// and at least ~4 items per thread.
+    /// and at least ~4 items per thread. With few items, the height (down to half) that leaves
+    /// the busiest worker the fewest rows: 180 rows on 2 threads go as 12 bands of 16 (96 rows
+    /// for the busiest), not 9 of 20 (100).
     static func bandHeight(rows: Int, rowStride: Int, batch: Int, threads: Int, positions: Int = 4096) -> Int {
         var r = max(1, min(rows, positions / max(1, rowStride)))
         if r > 4 && r < rows { r = r / 4 * 4 }
         while r > 1 && batch * ((rows + r - 1) / r) < 4 * threads { r = (r + 1) / 2 }
-        return r
+        guard threads > 1, batch * ((rows + r - 1) / r) < 16 * threads else { return r }
+        func busiest(_ h: Int) -> Int { (batch * ((rows + h - 1) / h) + threads - 1) / threads * h }
+        var best = r, h = r
+        while h > max(1, r / 2) {
+            h -= h > 4 ? 4 : 1
+            if busiest(h) < busiest(best) { best = h }
+        }
+        return best
     }
 
     /// dx (overwritten, `[batch, in, inH, inW]`) from dy (`[batch, out, outH, outW]`).

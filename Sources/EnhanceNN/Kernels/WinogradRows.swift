@@ -62,7 +62,8 @@ extension ConvKernels {
         let vectors = (tilesX + 7) / 8
         // One input row of one channel: 4 de-interleaved sub-rows of L floats; column
         // q ↔ input column c0 + q sits at (q mod 4)·L + q / 4.
-        let L = vectors * 8 + 1, rowLen = 4 * L
+        // (L is a multiple of 8 so that, with the 64-byte aligned scratch, rows and V stay aligned.)
+        let L = vectors * 8 + 8, rowLen = 4 * L
         let zw = tilesX * 4
         let stageInC = pointwise?.inChannels ?? inC
         let stagePacked = pointwise?.packed()
@@ -73,7 +74,8 @@ extension ConvKernels {
         let qCount = inC * 6 * rowLen, vCount = T * inC * 8, mCount = G * T * 8, zCount = P * 4 * zw
         let workCount = 40 * 8 + 36 * 8
         let perWorker = qCount + vCount + mCount + zCount + workCount + inC * rowLen
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: workers * perWorker * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: workers * perWorker)
         defer { scratch.deallocate() }
         let xp = SendableConstPointer(input), sp = SendablePointer(scratch), up = SendableConstPointer(UnsafePointer(weights.u))
         Parallel.forEachWithWorker(batch * chunks, threads: workers) { worker, task in
