@@ -60,17 +60,22 @@ public enum Benchmark {
         }
     }
 
-    /// Inference of `architecture` producing an `outputSize`² plane from a context-padded input,
-    /// as ``PlaneInference`` runs it; per-layer times included.
-    public static func inference(name: String, architecture: Architecture, outputSize: Int,
-                                 context: ComputeContext, repeats: Int = 5) -> Result {
+    /// A network of `architecture` (fixed random weights) and the context-padded input that gives
+    /// an `outputSize`² plane, as ``PlaneInference`` runs it.
+    static func prepared(_ architecture: Architecture, outputSize: Int) -> (Sequential, Tensor) {
         var net = architecture.makeNetwork(seed: 7)
         var rng = SeededGenerator(seed: 11)
         net.initializeParameters(rng: &rng)
         let inputSide = outputSize / architecture.networkScale + 2 * architecture.contextPadding
-        let input = randomTensor([1, architecture.channels, inputSide, inputSide], seed: 3)
+        return (net, randomTensor([1, architecture.channels, inputSide, inputSide], seed: 3))
+    }
+
+    /// Inference of `architecture` producing an `outputSize`² plane from a context-padded input,
+    /// as ``PlaneInference`` runs it; per-layer times included.
+    public static func inference(name: String, architecture: Architecture, outputSize: Int,
+                                 context: ComputeContext, repeats: Int = 5) -> Result {
+        let (net, input) = prepared(architecture, outputSize: outputSize)
         _ = net.forward(input, context: context)  // warm-up
-        // The whole network gets the longer window (the ratios between models are read from it).
         let total = time(repeats: repeats, minimumSeconds: 1.5) { _ = net.forward(input, context: context) }
         var layers: [Result] = []
         var x = input
@@ -118,6 +123,46 @@ public enum Benchmark {
         let macs = 3 * net.multiplyAdds(forInput: input.shape)
         return Result(name: name, ms: t * 1e3, gflops: 2 * Double(macs) / t / 1e9,
                       patchesPerSecond: Double(batch) / t)
+    }
+
+    /// A speed ratio the issues ask for, measured by alternating the two networks.
+    public struct Comparison: Sendable, Codable, Equatable {
+        public var fast: String
+        public var slow: String
+        /// Best wall times over the alternations, milliseconds.
+        public var fastMs: Double
+        public var slowMs: Double
+        /// How many times each network ran.
+        public var rounds: Int
+        /// Seconds per output megapixel of `slow` over those of `fast`.
+        public var ratio: Double
+    }
+
+    /// The standard suite's ratios (issues 5 and 6): FSRCNN x3 and enhance-net x3 against SRCNN
+    /// 9-5-5, Fast AR-CNN against AR-CNN, each pair run alternately (one forward pass of each per
+    /// round) for at least `seconds`, best time of each. A slow phase of a shared machine then
+    /// hits both sides of a ratio, where separately timed cases can land in different phases.
+    public static func standardComparisons(context: ComputeContext, seconds: Double = 4,
+                                           including: (String) -> Bool = { _ in true }) -> [Comparison] {
+        let srcnn = ("srcnn-9-5-5-512", Architecture(familyName: "srcnn-9-5-5", scale: 1)!, 512)
+        let pairs = [
+            (("fsrcnn-x3-170", Architecture.fsrcnn(d: 56, s: 12, m: 4, scale: 3), 510), srcnn),
+            (("enhance-net-x3-170", Architecture(familyName: "enhance-net", scale: 3)!, 510), srcnn),
+            (("fast-arcnn-512", Architecture.fastArcnn, 512), ("arcnn-512", Architecture(familyName: "arcnn", scale: 1)!, 512)),
+        ]
+        return pairs.filter { including($0.0.0) && including($0.1.0) }.map { fast, slow in
+            let (fastNet, fastInput) = prepared(fast.1, outputSize: fast.2)
+            let (slowNet, slowInput) = prepared(slow.1, outputSize: slow.2)
+            _ = fastNet.forward(fastInput, context: context); _ = slowNet.forward(slowInput, context: context)
+            var bestFast = Double.infinity, bestSlow = Double.infinity, spent = 0.0, rounds = 0
+            while spent < seconds || rounds < 3 {
+                let f = time(repeats: 1) { _ = fastNet.forward(fastInput, context: context) }
+                let s = time(repeats: 1) { _ = slowNet.forward(slowInput, context: context) }
+                bestFast = min(bestFast, f); bestSlow = min(bestSlow, s); spent += f + s; rounds += 1
+            }
+            let ratio = (bestSlow / Double(slow.2 * slow.2)) / (bestFast / Double(fast.2 * fast.2))
+            return Comparison(fast: fast.0, slow: slow.0, fastMs: bestFast * 1e3, slowMs: bestSlow * 1e3, rounds: rounds, ratio: ratio)
+        }
     }
 
     /// The standard suite of issue 3 (names are stable: scripts read them); `including` picks cases by name.

@@ -19,6 +19,7 @@ struct BenchCommand: ParsableCommand {
         var threads: Int
         var sgemm_gflops: Double
         var results: [Benchmark.Result]
+        var comparisons: [Benchmark.Comparison]
     }
 
     func run() throws {
@@ -29,10 +30,18 @@ struct BenchCommand: ParsableCommand {
         let results = Benchmark.standardSuite(context: context, quick: quick, including: including)
             + Benchmark.shippedModels(context: context, quick: quick, including: including)
         if json {
-            print(try jsonString(Report(threads: context.threads, sgemm_gflops: sgemm, results: results)))
+            let comparisons = Benchmark.standardComparisons(context: context, seconds: quick ? 0 : 4, including: including)
+            print(try jsonString(Report(threads: context.threads, sgemm_gflops: sgemm, results: results, comparisons: comparisons)))
             return
         }
-        defer { printComparisons(results) }
+        defer {
+            let comparisons = Benchmark.standardComparisons(context: context, seconds: quick ? 0 : 4, including: including)
+            if !comparisons.isEmpty { print("") }
+            for c in comparisons {
+                print(String(format: "%@ is %.1fx faster than %@ per output megapixel (alternated %d times: %.2f / %.2f ms)",
+                             c.fast, c.ratio, c.slow, c.rounds, c.fastMs, c.slowMs))
+            }
+        }
         for r in results {
             var line = pad(r.name, 26) + pad(String(format: "%.1f ms", r.ms), 12, right: true)
                 + pad(String(format: "%.1f GFLOP/s", r.gflops), 16, right: true)
@@ -43,19 +52,6 @@ struct BenchCommand: ParsableCommand {
                 print("    " + pad(l.name, 52) + pad(String(format: "%.2f ms", l.ms), 11, right: true)
                       + pad(String(format: "%.1f GFLOP/s", l.gflops), 16, right: true)
                       + String(format: "  %.0f%% of sgemm", 100 * l.gflops / sgemm))
-            }
-        }
-    }
-
-    /// The speed ratios the issues ask about, per output megapixel.
-    func printComparisons(_ results: [Benchmark.Result]) {
-        func spm(_ name: String) -> Double? { results.first { $0.name == name }?.secondsPerMegapixel }
-        let pairs = [("fsrcnn-x3-170", "srcnn-9-5-5-512"), ("enhance-net-x3-170", "srcnn-9-5-5-512"),
-                     ("fast-arcnn-512", "arcnn-512")]
-        print("")
-        for (fast, slow) in pairs {
-            if let f = spm(fast), let s = spm(slow) {
-                print(String(format: "%@ is %.1fx faster than %@ per output megapixel", fast, s / f, slow))
             }
         }
     }
