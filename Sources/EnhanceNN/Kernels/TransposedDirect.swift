@@ -233,19 +233,6 @@ extension ConvKernels {
                                                  tile: tile + (b0 - bLo), tileStride: tileStride, accumulate: acc)
                                     b0 += 8
                                 }
-                            } else if X == 3 && g.tapRows == 3 && n0 == 3 && rc0 == 3 && rc1 == 0 {
-                                // x3 with a 9x9 kernel (FSRCNN): every phase has 3x3 taps.
-                                while b0 + 24 <= bEnd {
-                                    phase3x3Block24(xc + b0, chanStride: R * rs, channels: cn, rows: off, weights: wc,
-                                                    tile: tile + (b0 - bLo), tileStride: tileStride, accumulate: acc)
-                                    b0 += 24
-                                }
-                                while b0 < bEnd {
-                                    phaseRowBlock8(xc + b0, chanStride: R * rs, channels: cn, rows: off, tapRows: g.tapRows, slots: X,
-                                                   n0: n0, c0: rc0, n1: n1, c1: rc1, weights: wc,
-                                                  tile: tile + (b0 - bLo), tileStride: tileStride, accumulate: acc)
-                                    b0 += 8
-                                }
                             } else {
                                 while b0 + 24 <= bEnd {
                                     phaseRowBlock24(xc + b0, chanStride: R * rs, channels: cn, rows: off, tapRows: g.tapRows, slots: X,
@@ -473,36 +460,6 @@ private func phaseRowBlock24(_ x: UnsafePointer<Float>, chanStride: Int, channel
     store8(a20, t2); store8(a21, t2 + 8); store8(a22, t2 + 16)
     store8(a10, t1); store8(a11, t1 + 8); store8(a12, t1 + 16)
     store8(a00, tile); store8(a01, tile + 8); store8(a02, tile + 16)
-}
-
-/// `phaseRowBlock24` for three slots with 3x3 taps each (stride 3, kernel 9), unrolled: per
-/// channel 27 weights, 81 FMAs on nine accumulators, no loop over runs.
-@inline(never)
-private func phase3x3Block24(_ x: UnsafePointer<Float>, chanStride: Int, channels: Int, rows: UnsafePointer<Int>,
-                             weights: UnsafePointer<Float>, tile: UnsafeMutablePointer<Float>, tileStride: Int,
-                             accumulate: Bool) {
-    let t1 = tile + tileStride, t2 = t1 + tileStride
-    var a00 = loadOrZero(tile, accumulate), a01 = loadOrZero(tile + 8, accumulate), a02 = loadOrZero(tile + 16, accumulate)
-    var a10 = loadOrZero(t1, accumulate), a11 = loadOrZero(t1 + 8, accumulate), a12 = loadOrZero(t1 + 16, accumulate)
-    var a20 = loadOrZero(t2, accumulate), a21 = loadOrZero(t2 + 8, accumulate), a22 = loadOrZero(t2 + 16, accumulate)
-    let r0 = rows[0], r1 = rows[1], r2 = rows[2]
-    var wp = weights, xc = x
-    @inline(__always) func tap(_ p: UnsafePointer<Float>, _ w: UnsafePointer<Float>) {
-        let x0 = load8(p), x1 = load8(p + 8), x2 = load8(p + 16)
-        fma3(&a00, &a01, &a02, x0, x1, x2, w[0])
-        fma3(&a10, &a11, &a12, x0, x1, x2, w[1])
-        fma3(&a20, &a21, &a22, x0, x1, x2, w[2])
-    }
-    for _ in 0..<channels {
-        let p0 = xc + r0, p1 = xc + r1, p2 = xc + r2
-        tap(p0, wp); tap(p0 - 1, wp + 3); tap(p0 - 2, wp + 6)
-        tap(p1, wp + 9); tap(p1 - 1, wp + 12); tap(p1 - 2, wp + 15)
-        tap(p2, wp + 18); tap(p2 - 1, wp + 21); tap(p2 - 2, wp + 24)
-        wp += 27; xc += chanStride
-    }
-    store8(a00, tile); store8(a01, tile + 8); store8(a02, tile + 16)
-    store8(a10, t1); store8(a11, t1 + 8); store8(a12, t1 + 16)
-    store8(a20, t2); store8(a21, t2 + 8); store8(a22, t2 + 16)
 }
 
 /// `phaseRowBlock24` for 8 columns.
