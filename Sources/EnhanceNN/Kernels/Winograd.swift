@@ -172,9 +172,12 @@ extension ConvKernels {
         let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
         let tilesY = (oh + m - 1) / m, tilesX = (ow + m - 1) / m, perImage = tilesY * tilesX
         let tiles = batch * perImage
-        // Tiles per block: 3 or 6 vectors of 8 (whole micro-tiles), 6 when V (T·inC·tiles floats)
-        // then still fits in ~512 KB.
-        let vectors = vectorsPerBlock ?? (T * inC * 48 <= 131_072 ? 6 : 3)
+        // Tiles per block: 3 vectors of 8 (one micro-tile). Blocks of 6 vectors, once used when V
+        // (T·inC·tiles floats) still fit in ~512 KB, measured slower everywhere in session 5 (one
+        // thread): Fast AR-CNN's 7x7 32→32 at 256² 49.1 → 46.0 ms, SRCNN's 5x5 input gradient
+        // (batch 64) 25.3 → 20.1 ms, AR-CNN's 7x7 input gradient 49.8 → 44.7 ms, enhance-net's
+        // 48-channel layers equal.
+        let vectors = vectorsPerBlock ?? 3
         let ld = 8 * vectors
         let blocks = (tiles + ld - 1) / ld
 
