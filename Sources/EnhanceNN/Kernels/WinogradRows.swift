@@ -10,8 +10,9 @@
 // zero-padded and de-interleaved by column mod 4 (so the tiles 4 columns apart sit in consecutive
 // SIMD lanes); a 1x1 convolution in front (FSRCNN's expanding layer) is computed row by row into
 // them, so its wide map never exists whole. Per 8 tiles: the input transform Bᵀ d B of every
-// channel (V, `[t][ci][8 tiles]`), the products for 9 planes at a time in 9 accumulators, and the output transform into the tile row's planes `[p][4 rows][zw]`, which a
-// caller-supplied `emit` then writes out. Each tile is computed by the same instructions whichever
+// channel (V, `[t][ci][8 tiles]`), the products for 9 planes at a time in 9 accumulators, and
+// the output transform into the tile row's planes `[p][4 rows][zw]`, which a caller-supplied
+// `emit` then writes out. Each tile is computed by the same instructions whichever
 // worker takes it: results do not depend on the thread count.
 
 /// The transformed weights U = G w Gᵀ of a `winogradRows` call, `[pass][t][ci][group]` (planes
