@@ -29,13 +29,12 @@ struct BenchCommand: ParsableCommand {
         let including: (String) -> Bool = { name in cases.isEmpty || cases.contains { name.contains($0) } }
         let results = Benchmark.standardSuite(context: context, quick: quick, including: including)
             + Benchmark.shippedModels(context: context, quick: quick, including: including)
+        let comparisons = Benchmark.standardComparisons(context: context, seconds: quick ? 0 : 4, including: including)
         if json {
-            let comparisons = Benchmark.standardComparisons(context: context, seconds: quick ? 0 : 4, including: including)
             print(try jsonString(Report(threads: context.threads, sgemm_gflops: sgemm, results: results, comparisons: comparisons)))
             return
         }
         defer {
-            let comparisons = Benchmark.standardComparisons(context: context, seconds: quick ? 0 : 4, including: including)
             if !comparisons.isEmpty { print("") }
             for c in comparisons {
                 print(String(format: "%@ is %.1fx faster than %@ per output megapixel (alternated %d times: %.2f / %.2f ms)",
