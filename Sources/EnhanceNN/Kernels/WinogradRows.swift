@@ -18,26 +18,29 @@
 /// The transformed weights U = G w Gᵀ of a `winogradRows` call, `[pass][t][ci][group]` (planes
 /// past the last are zero).
 struct WinogradRowsWeights {
+    /// Planes per product pass (the 9-accumulator product).
+    static let group = 9
     let u: UnsafeMutablePointer<Float>
-    let planes, group, inChannels: Int
-    var passes: Int { (planes + group - 1) / group }
+    let planes, inChannels: Int
+    var passes: Int { (planes + Self.group - 1) / Self.group }
 
-    /// `tap(p, ci, u, v)` is w[p, ci, u, v]; planes go 9 per product pass.
+    /// `tap(p, ci, u, v)` is w[p, ci, u, v]. U is computed in Double as (G g) Gᵀ.
     init(planes: Int, inChannels: Int, tap: (Int, Int, Int, Int) -> Float) {
         self.planes = planes; self.inChannels = inChannels
-        group = 9
-        let T = 36, passes = (planes + group - 1) / group
+        let T = 36, group = Self.group, count = (planes + group - 1) / group * T * inChannels * group
         let mats = WinogradMatrices(m: 4, r: 3)
-        u = .allocate(capacity: passes * T * inChannels * group)
-        u.initialize(repeating: 0, count: passes * T * inChannels * group)
+        u = .allocate(capacity: count)
+        u.initialize(repeating: 0, count: count)
+        var g = [Double](repeating: 0, count: 9), gg = [Double](repeating: 0, count: 18)
         for p in 0..<planes {
             for ci in 0..<inChannels {
-                var g3 = [Double](repeating: 0, count: 9)
-                for a in 0..<3 { for b in 0..<3 { g3[a * 3 + b] = Double(tap(p, ci, a, b)) } }
+                for a in 0..<3 { for b in 0..<3 { g[a * 3 + b] = Double(tap(p, ci, a, b)) } }
+                for i in 0..<6 {
+                    for b in 0..<3 { gg[i * 3 + b] = mats.g[i * 3] * g[b] + mats.g[i * 3 + 1] * g[3 + b] + mats.g[i * 3 + 2] * g[6 + b] }
+                }
                 for i in 0..<6 {
                     for j in 0..<6 {
-                        var acc = 0.0
-                        for a in 0..<3 { for b in 0..<3 { acc += mats.g[i * 3 + a] * g3[a * 3 + b] * mats.g[j * 3 + b] } }
+                        let acc = gg[i * 3] * mats.g[j * 3] + gg[i * 3 + 1] * mats.g[j * 3 + 1] + gg[i * 3 + 2] * mats.g[j * 3 + 2]
                         u[(((p / group) * T + i * 6 + j) * inChannels + ci) * group + p % group] = Float(acc)
                     }
                 }
@@ -59,7 +62,7 @@ extension ConvKernels {
                              input: UnsafePointer<Float>, pointwise: PointwiseStage?, threads: Int,
                              emit: @escaping @Sendable (Int, Int, UnsafePointer<Float>, Int) -> Void) {
         precondition(weights.inChannels == inC, "winogradRows: weights for \(weights.inChannels) channels, input has \(inC)")
-        let T = 36, P = weights.planes, G = weights.group, passes = weights.passes
+        let T = 36, P = weights.planes, G = WinogradRowsWeights.group, passes = weights.passes
         let vectors = (tilesX + 7) / 8
         // One input row of one channel: 4 de-interleaved sub-rows of L floats; column
         // q ↔ input column c0 + q sits at (q mod 4)·L + q / 4.
