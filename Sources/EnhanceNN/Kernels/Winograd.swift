@@ -216,8 +216,9 @@ extension ConvKernels {
         // Per worker: V, M, the lanes of each group, and transform scratch (2·alpha² vectors).
         let vCount = T * inC * ld, mCount = T * outCp * ld
         let workers = min(blocks, max(1, threads))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * (vCount + mCount + A * A * ld))
-        scratch.initialize(repeating: 0, count: workers * (vCount + mCount + A * A * ld))
+        // (+ 8 per worker: the input transform's row loads may read past the copied plane.)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * (vCount + mCount + A * A * ld + 8))
+        scratch.initialize(repeating: 0, count: workers * (vCount + mCount + A * A * ld + 8))
         let intScratch = UnsafeMutablePointer<Int>.allocate(capacity: workers * 5 * ld)
         let vectorScratch = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: workers * 2 * T)
         let laneScratch = UnsafeMutablePointer<WinogradLanes>.allocate(capacity: workers * vectors)
@@ -270,7 +271,7 @@ struct WinogradPlan: @unchecked Sendable {
     /// U `[t][co/4][ci][co%4]`, Aᵀ (m × alpha), Bᵀ (alpha × alpha).
     let u: UnsafePointer<Float>, at: UnsafePointer<Float>, bt: UnsafePointer<Float>
     let bias: UnsafePointer<Float>?
-    /// Per worker: V, M and the copied input plane (floats), 2·alpha² work vectors,
+    /// Per worker: V, M and the copied input plane (floats, then 8 of slack), 2·alpha² work vectors,
     /// `blockVectors` lane sets.
     let scratch: UnsafeMutablePointer<Float>, vectors: UnsafeMutablePointer<SIMD8<Float>>
     let lanes: UnsafeMutablePointer<WinogradLanes>
@@ -300,7 +301,7 @@ struct WinogradPlan: @unchecked Sendable {
         let m = s.m, A = s.alpha, T = A * A
         let inC = g.inChannels, outC = g.outChannels, ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
         let ld = 8 * blockVectors, vCount = T * inC * ld
-        let v = scratch + worker * (vCount + T * outCp * ld + A * A * ld), mm = v + vCount
+        let v = scratch + worker * (vCount + T * outCp * ld + A * A * ld + 8), mm = v + vCount
         let work = vectors + worker * 2 * T, groupLanes = lanes + worker * blockVectors
         let first = block * ld, count = min(ld, tiles - first), groups = (count + 7) / 8
         // Runs: the block's tiles that are consecutive in one tile row of one image. Per channel,
@@ -375,7 +376,19 @@ func winogradInput<S: WinogradTiling>(_ s: S, _ plane: UnsafePointer<Float>, _ r
                                       _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
     let A = s.alpha, m = s.m
     let d = UnsafeMutableRawPointer(work).assumingMemoryBound(to: Float.self), tmp = d + A * A * 8
-    if lanes.inRow {
+    if A == 8 || A == 6 {
+        // Each lane's row is 8 consecutive samples (with alpha 6, two past the tile: callers leave
+        // 8 floats of slack after the plane): load them per lane and transpose the 8x8 (lane,
+        // column) block to (column, lane). Empty lanes read offset 0 (ignored later).
+        for y in 0..<A {
+            let o = d + y * A * 8
+            withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 8) { rows in
+                for l in 0..<8 { rows[l] = load8(plane + lanes.offset[l] + y * rowStride) }
+                transpose8x8(rows.baseAddress!)
+                for x in 0..<A { store8(rows[x], o + x * 8) }
+            }
+        }
+    } else if lanes.inRow {
         let src = plane + lanes.offset[0]
         for y in 0..<A {
             let r = src + y * rowStride, o = d + y * A * 8
@@ -400,6 +413,20 @@ func winogradInput<S: WinogradTiling>(_ s: S, _ plane: UnsafePointer<Float>, _ r
     } else {
         for x in 0..<A { winogradApply(bt, A, A, d + x * 8, row, tmp + x * 8, row) }
         for i in 0..<A { winogradApply(bt, A, A, tmp + i * row, 8, out + i * A * outStride, outStride) }
+    }
+}
+
+/// Transposes the 8x8 matrix `v[row][column]` in place: three rounds of taking the even then the
+/// odd elements of consecutive vector pairs. One round moves element k of the 64 to
+/// (k >> 1) + 32·(k & 1), a rotation of its 6-bit index by one; three rotate (row, column) to
+/// (column, row).
+@inline(__always)
+func transpose8x8(_ v: UnsafeMutablePointer<SIMD8<Float>>) {
+    for _ in 0..<3 {
+        let w0 = SIMD16(lowHalf: v[0], highHalf: v[1]), w1 = SIMD16(lowHalf: v[2], highHalf: v[3])
+        let w2 = SIMD16(lowHalf: v[4], highHalf: v[5]), w3 = SIMD16(lowHalf: v[6], highHalf: v[7])
+        v[0] = w0.evenHalf; v[1] = w1.evenHalf; v[2] = w2.evenHalf; v[3] = w3.evenHalf
+        v[4] = w0.oddHalf; v[5] = w1.oddHalf; v[6] = w2.oddHalf; v[7] = w3.oddHalf
     }
 }
 

@@ -73,10 +73,11 @@ extension ConvKernels {
         let d = UnsafeMutablePointer<Float>.allocate(capacity: T * outC * chunkTiles)
         let p = UnsafeMutablePointer<Float>.allocate(capacity: T * outC * inC)
         let workers = max(1, threads)
-        let planes = UnsafeMutablePointer<Float>.allocate(capacity: workers * ph * pw)
+        let planeCount = ph * pw + 8    // + 8: winogradInput's row loads may read past the plane
+        let planes = UnsafeMutablePointer<Float>.allocate(capacity: workers * planeCount)
         let work = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: workers * 2 * T)
         defer { v.deallocate(); d.deallocate(); p.deallocate(); planes.deallocate(); work.deallocate() }
-        planes.initialize(repeating: 0, count: workers * ph * pw)
+        planes.initialize(repeating: 0, count: workers * planeCount)
         // The zero-padded dy plane of one image and channel.
         let dpw = tilesX * m, dyPlaneCount = tilesY * m * dpw
         let dyPlanes = UnsafeMutablePointer<Float>.allocate(capacity: workers * dyPlaneCount)
@@ -94,7 +95,7 @@ extension ConvKernels {
             // Transforms, one (image, input channel) or (image, output channel) per item.
             Parallel.forEachWithWorker(count * (inC + outC), threads: workers) { worker, item in
                 let local = item % count, n = start + local, base = local * perImage
-                let plane = planesP.pointer + worker * ph * pw
+                let plane = planesP.pointer + worker * planeCount
                 let scratch = workP.pointer + worker * 2 * T
                 if item < count * inC {
                     let ci = item / count
