@@ -474,15 +474,17 @@ func winogradScatter<S: WinogradTiling>(_ s: S, _ y: UnsafePointer<Float>, _ bia
 }
 
 /// `d[i·ds] = Σ_j mat[i][j] · s[j·ss]` (8 floats each) for a rows × cols matrix given at run
-/// time: the general path for tile sizes without a fixed transform below.
+/// time: the general path for tile sizes without a fixed transform below. `skippingZeros`: test
+/// each entry and skip the zeros (the sparse Aᵀ and Bᵀ); false for the small dense G of the
+/// weight gradient, where the branches cost more than the products.
 @inline(__always)
 func winogradApply(_ mat: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ s: UnsafePointer<Float>, _ ss: Int,
-                   _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
+                   _ d: UnsafeMutablePointer<Float>, _ ds: Int, skippingZeros: Bool = true) {
     for i in 0..<rows {
         var acc = SIMD8<Float>.zero
         for j in 0..<cols {
             let c = mat[i * cols + j]
-            if c != 0 { acc = acc.addingProduct(load8(s + j * ss), SIMD8<Float>(repeating: c)) }
+            if !skippingZeros || c != 0 { acc = acc.addingProduct(load8(s + j * ss), SIMD8<Float>(repeating: c)) }
         }
         store8(acc, d + i * ds)
     }

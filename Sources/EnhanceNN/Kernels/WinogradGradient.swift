@@ -152,9 +152,9 @@ extension ConvKernels {
                                 }
                             }
                         }
-                        for x in 0..<m { winogradApplyDense(gp.pointer, A, m, tile + x * 8, m * 8, tmp + x * 8, m * 8) }
+                        for x in 0..<m { winogradApply(gp.pointer, A, m, tile + x * 8, m * 8, tmp + x * 8, m * 8, skippingZeros: false) }
                         let out = dp.pointer + co * K + base + q0
-                        for i in 0..<A { winogradApplyDense(gp.pointer, A, m, tmp + i * m * 8, 8, out + i * A * outC * K, outC * K) }
+                        for i in 0..<A { winogradApply(gp.pointer, A, m, tmp + i * m * 8, 8, out + i * A * outC * K, outC * K, skippingZeros: false) }
                     }
                 }
             }
@@ -213,16 +213,4 @@ func floatSum(_ p: UnsafePointer<Float>, count: Int) -> Double {
     for l in 0..<8 { s += Double(lanes[l]) }
     while i < count { s += Double(p[i]); i += 1 }
     return s
-}
-
-/// `d[i·ds] = Σ_j mat[i][j] · s[j·ss]` (8 floats each), every entry multiplied (no test for
-/// zeros: for the small dense G of the gradient, branches cost more than the products).
-@inline(__always)
-func winogradApplyDense(_ mat: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ s: UnsafePointer<Float>, _ ss: Int,
-                        _ d: UnsafeMutablePointer<Float>, _ ds: Int) {
-    for i in 0..<rows {
-        var acc = SIMD8<Float>.zero
-        for j in 0..<cols { acc = acc.addingProduct(load8(s + j * ss), SIMD8<Float>(repeating: mat[i * cols + j])) }
-        store8(acc, d + i * ds)
-    }
 }
