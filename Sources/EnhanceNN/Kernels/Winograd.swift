@@ -191,23 +191,34 @@ extension ConvKernels {
         let u = UnsafeMutablePointer<Float>.allocate(capacity: T * outCp * inC)
         defer { u.deallocate() }
         u.initialize(repeating: 0, count: T * outCp * inC)
+        // Four output channels at a time in SIMD4<Double> lanes (the `co % 4` of U's layout).
         let up = SendablePointer(u), wp = SendableConstPointer(weight)
-        Parallel.forEach(outC, threads: threads) { co in
-            var tmp = [Double](repeating: 0, count: A * r)
-            for ci in 0..<inC {
-                let w = wp.pointer + (co * inC + ci) * r * r
-                for i in 0..<A {
-                    for kx in 0..<r {
-                        var s = 0.0
-                        for ky in 0..<r { s += mats.g[i * r + ky] * Double(w[ky * r + kx]) }
-                        tmp[i * r + kx] = s
-                    }
-                }
-                for i in 0..<A {
-                    for j in 0..<A {
-                        var s = 0.0
-                        for kx in 0..<r { s += tmp[i * r + kx] * mats.g[j * r + kx] }
-                        up.pointer[(((i * A + j) * (outCp / 4) + co / 4) * inC + ci) * 4 + co % 4] = Float(s)
+        Parallel.forEach(outCp / 4, threads: threads) { cb in
+            let lanes = min(4, outC - cb * 4)
+            mats.g.withUnsafeBufferPointer { gBuffer in
+                withUnsafeTemporaryAllocation(of: SIMD4<Double>.self, capacity: r * r + A * r) { buffer in
+                    let gm = gBuffer.baseAddress!, w = buffer.baseAddress!, tmp = w + r * r
+                    for ci in 0..<inC {
+                        for e in 0..<(r * r) {
+                            var v = SIMD4<Double>.zero
+                            for l in 0..<lanes { v[l] = Double(wp.pointer[((cb * 4 + l) * inC + ci) * r * r + e]) }
+                            w[e] = v
+                        }
+                        for i in 0..<A {
+                            for kx in 0..<r {
+                                var s = SIMD4<Double>.zero
+                                for ky in 0..<r { s += gm[i * r + ky] * w[ky * r + kx] }
+                                tmp[i * r + kx] = s
+                            }
+                        }
+                        for i in 0..<A {
+                            for j in 0..<A {
+                                var s = SIMD4<Double>.zero
+                                for kx in 0..<r { s += tmp[i * r + kx] * gm[j * r + kx] }
+                                let dst = UnsafeMutableRawPointer(up.pointer + (((i * A + j) * (outCp / 4) + cb) * inC + ci) * 4)
+                                dst.storeBytes(of: SIMD4<Float>(s), as: SIMD4<Float>.self)
+                            }
+                        }
                     }
                 }
             }
@@ -311,7 +322,10 @@ struct WinogradPlan: @unchecked Sendable {
         let cs = ld * A, copy = mm + T * outCp * ld
         let p = padding, xh = ih - 2 * p, xw = iw - 2 * p, imageCount = inC * xh * xw   // the unpadded input
         let runs = ints + worker * 5 * ld, tileCol = runs + 4 * ld
-        var runCount = 0, q = first, col = 0
+        // When every run lies inside the image (the loads of alpha 6 read 2 columns further), the
+        // tiles are gathered from the input planes themselves and nothing is copied.
+        let loadWidth = A == 6 ? 8 : A
+        var runCount = 0, q = first, col = 0, inside = true
         while q < first + count {
             let n = q / perImage, ty = (q % perImage) / tilesX, tx = q % tilesX
             let len = min(first + count - q, tilesX - tx), width = len * m + A - m
@@ -319,8 +333,18 @@ struct WinogradPlan: @unchecked Sendable {
             runs[4 * runCount + 1] = ty * m - p
             runs[4 * runCount + 2] = tx * m - p
             runs[4 * runCount + 3] = col
+            inside = inside && ty * m - p >= 0 && ty * m - p + A <= xh && tx * m - p >= 0
+                && tx * m - p + width - A + loadWidth <= xw
             for j in 0..<len { tileCol[q - first + j] = col + j * m }
             col += width; q += len; runCount += 1
+        }
+        if inside {
+            var i = 0
+            for k in 0..<runCount {
+                let c0 = runs[4 * k + 3], end = k + 1 < runCount ? runs[4 * k + 7] : col
+                let origin = runs[4 * k] + runs[4 * k + 1] * xw + runs[4 * k + 2]
+                for _ in 0..<((end - c0 - (A - m)) / m) { tileCol[i] += origin - c0; i += 1 }
+            }
         }
         for grp in 0..<groups {
             var lanes = WinogradLanes()
@@ -328,6 +352,14 @@ struct WinogradPlan: @unchecked Sendable {
             lanes.inRow = count - grp * 8 >= 8 && lanes.offset[7] - lanes.offset[0] == 7 * m
             groupLanes[grp] = lanes
         }
+        if inside {
+            for ci in 0..<inC {
+                let plane = input + ci * xh * xw
+                for grp in 0..<groups {
+                    winogradInput(s, plane, xw, groupLanes[grp], bt, work, v + ci * ld + grp * 8, inC * ld)
+                }
+            }
+        } else {
         for ci in 0..<inC {
             let plane = input + ci * xh * xw
             for k in 0..<runCount {
@@ -348,6 +380,7 @@ struct WinogradPlan: @unchecked Sendable {
             for grp in 0..<groups {
                 winogradInput(s, UnsafePointer(copy), cs, groupLanes[grp], bt, work, v + ci * ld + grp * 8, inC * ld)
             }
+        }
         }
         // alpha² products M_t = U_t · V_t.
         for t in 0..<T {

@@ -169,22 +169,36 @@ extension ConvKernels {
 
         // dW += Aᵀ P A per (co, ci), in Double.
         let wg = SendablePointer(weightGradient)
+        // Four input channels at a time in SIMD4<Double> lanes (consecutive in P).
         Parallel.forEach(outC, threads: workers) { co in
-            var tmp = [Double](repeating: 0, count: r * A)
-            for ci in 0..<inC {
-                for ky in 0..<r {
-                    for j in 0..<A {
-                        var s = 0.0
-                        for i in 0..<A { s += mats.at[ky * A + i] * Double(pp.pointer[((i * A + j) * outC + co) * inC + ci]) }
-                        tmp[ky * A + j] = s
-                    }
-                }
-                let dst = wg.pointer + (co * inC + ci) * r * r
-                for ky in 0..<r {
-                    for kx in 0..<r {
-                        var s = 0.0
-                        for j in 0..<A { s += tmp[ky * A + j] * mats.at[kx * A + j] }
-                        dst[ky * r + kx] += Float(s)
+            mats.at.withUnsafeBufferPointer { atBuffer in
+                withUnsafeTemporaryAllocation(of: SIMD4<Double>.self, capacity: r * A) { buffer in
+                    let at = atBuffer.baseAddress!, tmp = buffer.baseAddress!
+                    for ci in stride(from: 0, to: inC, by: 4) {
+                        let lanes = min(4, inC - ci)
+                        for ky in 0..<r {
+                            for j in 0..<A {
+                                var s = SIMD4<Double>.zero
+                                for i in 0..<A {
+                                    let src = pp.pointer + ((i * A + j) * outC + co) * inC + ci
+                                    var v = SIMD4<Double>.zero
+                                    if lanes == 4 {
+                                        v = SIMD4<Double>(UnsafeRawPointer(src).loadUnaligned(as: SIMD4<Float>.self))
+                                    } else {
+                                        for l in 0..<lanes { v[l] = Double(src[l]) }
+                                    }
+                                    s += at[ky * A + i] * v
+                                }
+                                tmp[ky * A + j] = s
+                            }
+                        }
+                        for ky in 0..<r {
+                            for kx in 0..<r {
+                                var s = SIMD4<Double>.zero
+                                for j in 0..<A { s += tmp[ky * A + j] * at[kx * A + j] }
+                                for l in 0..<lanes { wg.pointer[((co * inC + ci + l) * r + ky) * r + kx] += Float(s[l]) }
+                            }
+                        }
                     }
                 }
             }
