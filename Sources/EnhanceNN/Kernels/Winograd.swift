@@ -360,27 +360,27 @@ struct WinogradPlan: @unchecked Sendable {
                 }
             }
         } else {
-        for ci in 0..<inC {
-            let plane = input + ci * xh * xw
-            for k in 0..<runCount {
-                let src = plane + runs[4 * k], y0 = runs[4 * k + 1], x0 = runs[4 * k + 2], c0 = runs[4 * k + 3]
-                let width = (k + 1 < runCount ? runs[4 * k + 7] : col) - c0
-                let lo = max(0, -x0), hi = min(width, xw - x0)    // columns of the run inside the image
-                for y in 0..<A {
-                    let dst = copy + y * cs + c0, iy = y0 + y
-                    if iy >= 0 && iy < xh && hi > lo {
-                        dst.update(repeating: 0, count: lo)
-                        (dst + lo).update(from: src + iy * xw + x0 + lo, count: hi - lo)
-                        (dst + hi).update(repeating: 0, count: width - hi)
-                    } else {
-                        dst.update(repeating: 0, count: width)
+            for ci in 0..<inC {
+                let plane = input + ci * xh * xw
+                for k in 0..<runCount {
+                    let src = plane + runs[4 * k], y0 = runs[4 * k + 1], x0 = runs[4 * k + 2], c0 = runs[4 * k + 3]
+                    let width = (k + 1 < runCount ? runs[4 * k + 7] : col) - c0
+                    let lo = max(0, -x0), hi = min(width, xw - x0)    // columns of the run inside the image
+                    for y in 0..<A {
+                        let dst = copy + y * cs + c0, iy = y0 + y
+                        if iy >= 0 && iy < xh && hi > lo {
+                            dst.update(repeating: 0, count: lo)
+                            (dst + lo).update(from: src + iy * xw + x0 + lo, count: hi - lo)
+                            (dst + hi).update(repeating: 0, count: width - hi)
+                        } else {
+                            dst.update(repeating: 0, count: width)
+                        }
                     }
                 }
+                for grp in 0..<groups {
+                    winogradInput(s, UnsafePointer(copy), cs, groupLanes[grp], bt, work, v + ci * ld + grp * 8, inC * ld)
+                }
             }
-            for grp in 0..<groups {
-                winogradInput(s, UnsafePointer(copy), cs, groupLanes[grp], bt, work, v + ci * ld + grp * 8, inC * ld)
-            }
-        }
         }
         // alpha² products M_t = U_t · V_t.
         for t in 0..<T {
