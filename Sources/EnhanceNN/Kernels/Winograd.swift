@@ -352,16 +352,9 @@ struct WinogradPlan: @unchecked Sendable {
             lanes.inRow = count - grp * 8 >= 8 && lanes.offset[7] - lanes.offset[0] == 7 * m
             groupLanes[grp] = lanes
         }
-        if inside {
-            for ci in 0..<inC {
-                let plane = input + ci * xh * xw
-                for grp in 0..<groups {
-                    winogradInput(s, plane, xw, groupLanes[grp], bt, work, v + ci * ld + grp * 8, inC * ld)
-                }
-            }
-        } else {
-            for ci in 0..<inC {
-                let plane = input + ci * xh * xw
+        for ci in 0..<inC {
+            let plane = input + ci * xh * xw
+            if !inside {
                 for k in 0..<runCount {
                     let src = plane + runs[4 * k], y0 = runs[4 * k + 1], x0 = runs[4 * k + 2], c0 = runs[4 * k + 3]
                     let width = (k + 1 < runCount ? runs[4 * k + 7] : col) - c0
@@ -377,9 +370,10 @@ struct WinogradPlan: @unchecked Sendable {
                         }
                     }
                 }
-                for grp in 0..<groups {
-                    winogradInput(s, UnsafePointer(copy), cs, groupLanes[grp], bt, work, v + ci * ld + grp * 8, inC * ld)
-                }
+            }
+            let source = inside ? plane : UnsafePointer(copy), rowStride = inside ? xw : cs
+            for grp in 0..<groups {
+                winogradInput(s, source, rowStride, groupLanes[grp], bt, work, v + ci * ld + grp * 8, inC * ld)
             }
         }
         // alpha² products M_t = U_t · V_t.
