@@ -93,7 +93,8 @@ public struct Conv2d: Layer {
 
     /// Whether `forward(_:fusedSlopes:thenPointwise:nextSlopes:context:)` can run this
     /// convolution and `next` together on an input of `shape`: `next` is a stride-1 1x1
-    /// convolution taking this layer's output, and this layer runs on the direct stride-1 path.
+    /// convolution taking this layer's output, and this layer runs on the direct path (stride 1,
+    /// or strided through its space-to-depth form).
     public func canFuse(pointwise next: Conv2d, inputShape shape: [Int]) -> Bool {
         guard next.kernel == 1, next.stride == 1, next.inChannels == outChannels, shape.count == 4,
               shape[1] == inChannels else { return false }

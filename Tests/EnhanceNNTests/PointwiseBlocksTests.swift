@@ -24,28 +24,30 @@ import Testing
         #expect(d <= 1e-5 * (1 + scale), "\(why): max |y − ref| = \(d), max |ref| = \(scale)")
     }
 
-    /// (batch, inC, D, S, k, height, width): FSRCNN's first stage at several sizes (odd widths,
-    /// batch 2; more than 4096 input pixels, else D >= 8 takes the sgemm path and is not fused),
-    /// channel counts that are not multiples of 4 on both sides, and tiny images whose bands have
-    /// fewer than 24 wide positions (fallback path).
+    /// (batch, inC, D, S, k, stride, height, width): FSRCNN's first stage at several sizes (odd
+    /// widths, batch 2; more than 4096 input pixels, else D >= 8 takes the sgemm path and is not
+    /// fused), channel counts that are not multiples of 4 on both sides, tiny images whose bands
+    /// have fewer than 24 wide positions (fallback paths), and strided first layers through their
+    /// space-to-depth form (Fast AR-CNN's 9x9 stride 2 → 64 → 32 at odd and even sizes, stride 3).
     @Test func convThenPointwiseMatchesReference() {
-        let cases: [(Int, Int, Int, Int, Int, Int, Int)] = [
-            (1, 1, 56, 12, 5, 70, 67), (2, 1, 56, 12, 5, 66, 71), (1, 1, 56, 12, 5, 80, 53), (1, 3, 6, 5, 3, 33, 30),
-            (1, 2, 6, 7, 3, 8, 9), (1, 1, 4, 4, 5, 5, 5), (3, 1, 7, 8, 3, 4, 27),
+        let cases: [(Int, Int, Int, Int, Int, Int, Int, Int)] = [
+            (1, 1, 56, 12, 5, 1, 70, 67), (2, 1, 56, 12, 5, 1, 66, 71), (1, 1, 56, 12, 5, 1, 80, 53), (1, 3, 6, 5, 3, 1, 33, 30),
+            (1, 2, 6, 7, 3, 1, 8, 9), (1, 1, 4, 4, 5, 1, 5, 5), (3, 1, 7, 8, 3, 1, 4, 27),
+            (1, 1, 64, 32, 9, 2, 90, 77), (2, 1, 64, 32, 9, 2, 41, 52), (1, 2, 6, 5, 5, 3, 40, 35), (1, 1, 8, 4, 9, 2, 10, 13),
         ]
-        for (i, (n, inC, D, S, k, h, w)) in cases.enumerated() {
-            let g = ConvGeometry(inChannels: inC, outChannels: D, inHeight: h, inWidth: w, kernel: k, stride: 1)
+        for (i, (n, inC, D, S, k, stride, h, w)) in cases.enumerated() {
+            let g = ConvGeometry(inChannels: inC, outChannels: D, inHeight: h, inWidth: w, kernel: k, stride: stride)
             let x = Self.values(n * inC * h * w, seed: UInt64(10 + i), scale: 1)
             let w1 = Self.values(D * inC * k * k, seed: UInt64(20 + i), scale: 1 / Float(inC * k * k).squareRoot())
             let b1 = Self.values(D, seed: UInt64(30 + i), scale: 0.2), s1 = Self.values(D, seed: UInt64(40 + i), scale: 0.5)
             let w2 = Self.values(S * D, seed: UInt64(50 + i), scale: 1 / Float(D).squareRoot())
             let b2 = Self.values(S, seed: UInt64(60 + i), scale: 0.2), s2 = Self.values(S, seed: UInt64(70 + i), scale: 0.5)
             var ref = Ref.conv(DTensor([n, inC, h, w], x.map(Double.init)), w1.map(Double.init), b1.map(Double.init),
-                               out: D, k: k, stride: 1, padding: .valid)
+                               out: D, k: k, stride: stride, padding: .valid)
             ref = Ref.prelu(ref, s1.map(Double.init))
             ref = Ref.prelu(Ref.conv(ref, w2.map(Double.init), b2.map(Double.init), out: S, k: 1, stride: 1, padding: .valid),
                             s2.map(Double.init))
-            let why = "\(n)x\(inC)x\(h)x\(w), \(k)x\(k) -> \(D) -> \(S)"
+            let why = "\(n)x\(inC)x\(h)x\(w), \(k)x\(k) stride \(stride) -> \(D) -> \(S)"
             guard ConvKernels.pointwiseFusionApplies(g) else { Issue.record("\(why): fusion does not apply"); continue }
             for threads in [1, 2, 3] {
                 var y = [Float](repeating: .nan, count: n * S * g.outHeight * g.outWidth)
@@ -83,8 +85,8 @@ import Testing
         }
     }
 
-    /// Whole FSRCNN-like networks through `Sequential.forward` (all fusions) against the Double
-    /// reference run layer by layer.
+    /// Whole FSRCNN-like and Fast AR-CNN-like networks through `Sequential.forward` (all fusions,
+    /// the strided first layer with its 1x1 too) against the Double reference run layer by layer.
     @Test func networksMatchReference() {
         func fsrcnn(d: Int, s: Int, m: Int, scale: Int) -> Sequential {
             var layers: [any Layer] = [Conv2d(inChannels: 1, outChannels: d, kernel: 5), PReLU(channels: d),
@@ -100,6 +102,12 @@ import Testing
             (fsrcnn(d: 56, s: 12, m: 2, scale: 3), [2, 1, 33, 29], "FSRCNN x3, batch 2"),
             (fsrcnn(d: 32, s: 5, m: 1, scale: 4), [1, 1, 27, 38], "FSRCNN-s x4"),
             (fsrcnn(d: 16, s: 8, m: 1, scale: 2), [1, 1, 11, 13], "tiny FSRCNN"),
+            (Sequential([Conv2d(inChannels: 1, outChannels: 16, kernel: 9, stride: 2), ReLU(),
+                         Conv2d(inChannels: 16, outChannels: 8, kernel: 1), ReLU(),
+                         Conv2d(inChannels: 8, outChannels: 8, kernel: 3), ReLU(),
+                         Conv2d(inChannels: 8, outChannels: 16, kernel: 1), ReLU(),
+                         ConvTranspose2d(inChannels: 16, outChannels: 1, kernel: 9, stride: 2)]),
+             [1, 1, 75, 68], "small Fast AR-CNN (strided first layer fused with its 1x1)"),
         ]
         for (var net, shape, why) in cases {
             var rng = SeededGenerator(seed: 5)
@@ -117,6 +125,8 @@ import Testing
                                    k: c.kernel, stride: c.stride, padding: c.padding)
                 } else if let a = layer as? PReLU {
                     ref = Ref.prelu(ref, a.weight.storage.map(Double.init))
+                } else if layer is ReLU {
+                    ref = Ref.prelu(ref, [Double](repeating: 0, count: ref.shape[1]))
                 } else if let d = layer as? ConvTranspose2d {
                     ref = Ref.deconv(ref, d.weight.storage.map(Double.init), d.bias.storage.map(Double.init), out: d.outChannels,
                                      k: d.kernel, stride: d.stride, padding: d.padding, outputPadding: d.outputPadding)

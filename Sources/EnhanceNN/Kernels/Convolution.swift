@@ -92,12 +92,7 @@ public enum ConvKernels {
         let taps = UnsafeMutablePointer<Int>.allocate(capacity: ks * ks)
         defer { taps.deallocate() }
         for ty in 0..<ks { for tx in 0..<ks { taps[ty * ks + tx] = ty * rowStride + tx } }
-        let packed = PackedWeights(outC: g.outChannels, inC: inC, taps: ks * ks) { co, c, t in
-            // c = (ci·s + py)·s + px ; tap t = (jy, jx) ; original (ky, kx) = (py + s·jy, px + s·jx)
-            let ci = c / (s * s), py = (c / s) % s, px = c % s
-            let ky = py + s * (t / ks), kx = px + s * (t % ks)
-            return ky < k && kx < k ? weight[((co * g.inChannels + ci) * k + ky) * k + kx] : 0
-        }
+        let packed = spaceToDepthWeights(g, weight)
         defer { packed.deallocate() }
         let inp = SendableConstPointer(input), out = SendablePointer(output)
         let tp = SendableConstPointer(UnsafePointer(taps)), bp = bias.map { SendableConstPointer($0) }
@@ -431,6 +426,18 @@ extension ConvKernels {
 }
 
 extension ConvKernels {
+    /// The weights of `g` packed for its space-to-depth form (stride 1, `inChannels·s²` channels
+    /// of `⌈k/s⌉²` taps, zero where the original kernel has no tap); the plain packing when s = 1.
+    static func spaceToDepthWeights(_ g: ConvGeometry, _ weight: UnsafePointer<Float>) -> PackedWeights {
+        let s = g.stride, k = g.kernel, ks = (k + s - 1) / s
+        return PackedWeights(outC: g.outChannels, inC: g.inChannels * s * s, taps: ks * ks) { co, c, t in
+            // c = (ci·s + py)·s + px ; tap t = (jy, jx) ; original (ky, kx) = (py + s·jy, px + s·jx)
+            let ci = c / (s * s), py = (c / s) % s, px = c % s
+            let ky = py + s * (t / ks), kx = px + s * (t % ks)
+            return ky < k && kx < k ? weight[((co * g.inChannels + ci) * k + ky) * k + kx] : 0
+        }
+    }
+
     /// Space-to-depth copy of `rows` rows (from space-to-depth row `firstRow`) of a stride-`s` input:
     /// channel `c` of the copy is input channel `c / s²` sampled at phase (`(c / s) % s`, `c % s`),
     /// `rowStride` samples a row, zero where the input ends. Planes are `plane` samples apart

@@ -1,8 +1,9 @@
 // Inference fusions around 1x1 convolutions, so that a wide intermediate map (FSRCNN's
 // 56 channels) never goes to memory whole:
 //
-// - `forwardThenPointwise`: a stride-1 k×k convolution (+ activation) followed by a 1x1
-//   convolution (+ activation). Per block of 24 wide positions, the k×k convolution computes
+// - `forwardThenPointwise`: a k×k convolution (+ activation; strided ones through their
+//   space-to-depth form) followed by a 1x1 convolution (+ activation), as FSRCNN's first stage
+//   and Fast AR-CNN's first two layers. Per block of 24 wide positions, the k×k convolution computes
 //   all D channels into a D×24 L1 scratch (activation in registers) and the 1x1 reads it back
 //   and writes the S output channels (`convThenPointwiseBlocks`, PointwiseBlocks.swift). Images
 //   whose bands would have fewer than 24 wide positions take the older band path: the D-channel
@@ -45,38 +46,51 @@ extension ConvKernels {
     /// Bytes of the D-channel band that `forwardThenPointwise` keeps per worker (about half of L2).
     static let pointwiseBandBytes = 192 << 10
 
-    /// Whether `forwardThenPointwise` handles a first convolution of geometry `g`: stride 1 on
-    /// the direct wide path (Winograd and the small-image sgemm path stay unfused: they are
-    /// either cheaper in arithmetic or already in cache).
+    /// Whether `forwardThenPointwise` handles a first convolution of geometry `g`: one on the
+    /// direct wide path, stride 1 or strided through its space-to-depth form (Winograd and the
+    /// small-image sgemm path stay unfused: they are either cheaper in arithmetic or already in
+    /// cache).
     public static func pointwiseFusionApplies(_ g: ConvGeometry) -> Bool {
-        g.stride == 1 && !winogradApplies(g) && !gemmForward(g)
+        !winogradApplies(g) && !gemmForward(g)
     }
 
     /// `output = act₂(conv1x1(act₁(conv(input))))` for inference, without the intermediate map.
     ///
-    /// `g` is the first (k×k, stride-1, already padded input) convolution with weights
-    /// `[D, inC, k, k]`, `bias`, optional `slopes` (D); `pointwise` maps its D channels to
-    /// `pointwise.outChannels` (S). `output` is `[batch, S, outH, outW]`, overwritten.
-    /// Requires `pointwiseFusionApplies(g)`.
+    /// `g` is the first (k×k, already padded input) convolution with weights `[D, inC, k, k]`,
+    /// `bias`, optional `slopes` (D); `pointwise` maps its D channels to `pointwise.outChannels`
+    /// (S). `output` is `[batch, S, outH, outW]`, overwritten. A strided `g` (Fast AR-CNN's 9x9
+    /// stride-2 first layer) runs as the stride-1 convolution of its space-to-depth form, copied
+    /// band by band as in `directForward`. Requires `pointwiseFusionApplies(g)`.
     public static func forwardThenPointwise(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>,
                                             weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                             slopes: UnsafePointer<Float>?, pointwise: PointwiseStage,
                                             output: UnsafeMutablePointer<Float>, threads: Int) {
-        precondition(pointwiseFusionApplies(g), "forwardThenPointwise: \(g) is not on the direct stride-1 path")
+        precondition(pointwiseFusionApplies(g), "forwardThenPointwise: \(g) is not on the direct path")
         precondition(pointwise.inChannels == g.outChannels,
                      "forwardThenPointwise: 1x1 takes \(pointwise.inChannels) channels, convolution gives \(g.outChannels)")
         precondition(batch >= 0, "forwardThenPointwise: negative batch \(batch)")
         if batch == 0 { return }
         let k = g.kernel, D = g.outChannels, S = pointwise.outChannels, inC = g.inChannels
         let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
-        // Block path: bands of ~4096 wide positions read straight from the input; every band
-        // needs at least 24 wide positions (tiny images take the band-scratch path below).
-        let blockRows = bandHeight(rows: oh, rowStride: iw, batch: batch, threads: threads)
+        // Block path: bands of ~4096 wide positions (read straight from the input at stride 1);
+        // every band needs at least 24 wide positions (tiny images take the paths below).
+        let rowStride = g.stride == 1 ? iw : ow + (k + g.stride - 1) / g.stride - 1
+        let blockRows = bandHeight(rows: oh, rowStride: rowStride, batch: batch, threads: threads)
         let blockBands = (oh + blockRows - 1) / blockRows
         let lastRows = oh - (blockBands - 1) * blockRows
-        if (lastRows - 1) * iw + ow >= 24 {
+        if (lastRows - 1) * rowStride + ow >= 24 {
             pointwiseBlocks(g, batch: batch, input: input, weight: weight, bias: bias, slopes: slopes, pointwise: pointwise,
                             output: output, threads: threads, bandRows: blockRows)
+            return
+        }
+        if g.stride != 1 {
+            // Tiny strided image: unfused, through the intermediate map.
+            let mid = UnsafeMutablePointer<Float>.allocate(capacity: batch * g.outputCount)
+            defer { mid.deallocate() }
+            directForward(g, batch: batch, input: input, weight: weight, bias: bias, output: mid, threads: threads, slopes: slopes)
+            let g2 = ConvGeometry(inChannels: D, outChannels: S, inHeight: oh, inWidth: ow, kernel: 1, stride: 1)
+            directForward(g2, batch: batch, input: mid, weight: pointwise.weight, bias: pointwise.bias, output: output,
+                          threads: threads, slopes: pointwise.slopes)
             return
         }
         let bandRows = bandHeight(rows: oh, rowStride: ow, batch: batch, threads: threads,
@@ -128,23 +142,44 @@ extension ConvKernels {
     }
 
     /// `forwardThenPointwise` through `convThenPointwiseBlocks`: bands of `bandRows` output rows,
-    /// each with at least 24 wide positions, read in place from `input`.
+    /// each with at least 24 wide positions, read in place from `input` at stride 1, from a
+    /// per-worker space-to-depth copy of the band's rows when strided.
     static func pointwiseBlocks(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>,
                                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 slopes: UnsafePointer<Float>?, pointwise: PointwiseStage,
                                 output: UnsafeMutablePointer<Float>, threads: Int, bandRows: Int) {
-        let k = g.kernel, D = g.outChannels, S = pointwise.outChannels, inC = g.inChannels
+        let s = g.stride, ks = (g.kernel + s - 1) / s, D = g.outChannels, S = pointwise.outChannels
         let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
+        let rowStride = s == 1 ? iw : ow + ks - 1
         let bands = (oh + bandRows - 1) / bandRows
-        let taps = UnsafeMutablePointer<Int>.allocate(capacity: k * k)
-        defer { taps.deallocate() }
-        for ty in 0..<k { for tx in 0..<k { taps[ty * k + tx] = ty * iw + tx } }
-        let first = PackedWeights(outC: D, inC: inC, taps: k * k) { co, ci, t in weight[(co * inC + ci) * k * k + t] }
-        defer { first.deallocate() }
+        let copyPlane = s == 1 ? 0 : (bandRows + ks - 1) * rowStride
+        let taps: UnsafeMutablePointer<Int>, first: PackedWeights
+        if s == 1 {
+            taps = .allocate(capacity: ks * ks)
+            for ty in 0..<ks { for tx in 0..<ks { taps[ty * ks + tx] = ty * rowStride + tx } }
+            first = spaceToDepthWeights(g, weight)
+        } else {
+            // One list of (channel, tap) offsets into the copy, only where the original kernel has
+            // a tap: 81 of the 100 products per output of a 9x9 stride 2 (weights packed alike).
+            var offsets: [Int] = [], sources: [Int] = []
+            for c in 0..<(g.inChannels * s * s) {
+                let ci = c / (s * s), py = (c / s) % s, px = c % s
+                for ty in 0..<ks { for tx in 0..<ks where py + s * ty < g.kernel && px + s * tx < g.kernel {
+                    offsets.append(c * copyPlane + ty * rowStride + tx)
+                    sources.append((ci * g.kernel + py + s * ty) * g.kernel + px + s * tx)
+                } }
+            }
+            taps = .allocate(capacity: offsets.count)
+            taps.initialize(from: offsets, count: offsets.count)
+            let perOutput = g.inChannels * g.kernel * g.kernel
+            first = PackedWeights(outC: D, inC: 1, taps: offsets.count) { co, _, j in weight[co * perOutput + sources[j]] }
+        }
+        defer { taps.deallocate(); first.deallocate() }
         let second = pointwise.packed()
         defer { second.deallocate() }
         let workers = min(batch * bands, max(1, threads))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * D * 24)
+        let perWorker = D * 24 + g.inChannels * s * s * copyPlane
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
         defer { scratch.deallocate() }
         let inp = SendableConstPointer(input), out = SendablePointer(output), sp = SendablePointer(scratch)
         let tp = SendableConstPointer(UnsafePointer(taps))
@@ -153,12 +188,20 @@ extension ConvKernels {
         let weights = UncheckedBox((first, second))
         Parallel.forEachWithWorker(batch * bands, threads: workers) { worker, task in
             let n = task / bands, r0 = (task % bands) * bandRows, rows = min(bandRows, oh - r0)
-            let band = WideBand(x: inp.pointer + n * g.inputCount + r0 * iw, chanStride: ih * iw, rowStride: iw,
+            let mid = sp.pointer + worker * perWorker
+            var band = WideBand(x: inp.pointer + n * g.inputCount + r0 * iw, chanStride: ih * iw, rowStride: rowStride,
                                 rows: rows, cols: ow, out: out.pointer + n * S * oh * ow + r0 * ow,
                                 outChanStride: oh * ow, outRowStride: ow, outColStride: 1)
+            if s != 1 {
+                // Every tap of the band's last block stays inside the copied rows (see
+                // `convThenPointwiseBlocks`), so the copy needs no slack.
+                let copy = mid + D * 24
+                spaceToDepthRows(g, input: inp.pointer + n * g.inputCount, firstRow: r0, rows: rows + ks - 1,
+                                 rowStride: rowStride, into: copy, plane: copyPlane)
+                band.x = UnsafePointer(copy); band.chanStride = copyPlane
+            }
             convThenPointwiseBlocks(band, first: weights.value.0, taps: tp.pointer, bias1: b1?.pointer, slopes1: s1?.pointer,
-                                    second: weights.value.1, bias2: b2?.pointer, slopes2: s2?.pointer,
-                                    mid: sp.pointer + worker * D * 24)
+                                    second: weights.value.1, bias2: b2?.pointer, slopes2: s2?.pointer, mid: mid)
         }
     }
 }

@@ -169,7 +169,7 @@ extension ConvKernels {
         if batch == 0 { return }
         let r = g.kernel, mats = WinogradMatrices(m: m, r: r), A = mats.alpha, T = A * A
         let inC = g.inChannels, outC = g.outChannels, outCp = (outC + 3) / 4 * 4
-        let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
+        let oh = g.outHeight, ow = g.outWidth
         let tilesY = (oh + m - 1) / m, tilesX = (ow + m - 1) / m, perImage = tilesY * tilesX
         let tiles = batch * perImage
         // Tiles per block: 3 vectors of 8 (one micro-tile). Blocks of 6 vectors, once used when V
