@@ -53,13 +53,8 @@ public enum ConvKernels {
         precondition(batch >= 0, "ConvKernels.forward: negative batch \(batch)")
         if batch == 0 { return }
         if winogradApplies(g) {
-            winogradForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads)
-            if let slopes {
-                let plane = g.outHeight * g.outWidth, out = SendablePointer(output), sl = SendableConstPointer(slopes)
-                Parallel.forEach(batch * g.outChannels, threads: threads) { i in
-                    applySlope(sl.pointer[i % g.outChannels], out.pointer + i * plane, count: plane)
-                }
-            }
+            winogradForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads,
+                            slopes: slopes)
             return
         }
         directForward(g, batch: batch, input: input, weight: weight, bias: bias, output: output, threads: threads, slopes: slopes)

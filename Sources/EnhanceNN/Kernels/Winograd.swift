@@ -158,10 +158,12 @@ extension ConvKernels {
     /// are zero-padded). `tile` overrides the output tile size m, `vectorsPerBlock` the block
     /// size (tests, measurements). With `padding` p > 0, `g` describes the zero-padded input but
     /// `input` holds the unpadded images (`inHeight − 2p` × `inWidth − 2p` per channel): the
-    /// padding is applied on the fly.
+    /// padding is applied on the fly. `slopes` (one per output channel, nil for none): the
+    /// activation `v > 0 ? v : slope · v` applied as the output tiles are written.
     public static func winogradForward(_ g: ConvGeometry, batch: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, threads: Int,
-                                padding: Int = 0, tile: Int? = nil, vectorsPerBlock: Int? = nil) {
+                                padding: Int = 0, tile: Int? = nil, vectorsPerBlock: Int? = nil,
+                                slopes: UnsafePointer<Float>? = nil) {
         precondition(g.stride == 1, "winogradForward: stride \(g.stride) is not 1")
         precondition(padding >= 0 && g.inHeight > 2 * padding && g.inWidth > 2 * padding,
                      "winogradForward: padding \(padding) too large for \(g)")
@@ -236,7 +238,7 @@ extension ConvKernels {
         laneScratch.initialize(repeating: WinogradLanes(), count: workers * vectors)
         defer { scratch.deallocate(); vectorScratch.deallocate(); laneScratch.deallocate(); intScratch.deallocate() }
         let plan = WinogradPlan(g: g, input: input, output: output, u: UnsafePointer(u), at: UnsafePointer(consts),
-                                bt: UnsafePointer(consts + m * A), bias: bias, scratch: scratch, vectors: vectorScratch,
+                                bt: UnsafePointer(consts + m * A), bias: bias, slopes: slopes, scratch: scratch, vectors: vectorScratch,
                                 lanes: laneScratch, ints: intScratch, padding: padding, outCp: outCp, tilesX: tilesX, perImage: perImage, tiles: tiles,
                                 blockVectors: vectors)
         Parallel.forEachWithWorker(blocks, threads: workers) { worker, block in
@@ -282,6 +284,8 @@ struct WinogradPlan: @unchecked Sendable {
     /// U `[t][co/4][ci][co%4]`, Aᵀ (m × alpha), Bᵀ (alpha × alpha).
     let u: UnsafePointer<Float>, at: UnsafePointer<Float>, bt: UnsafePointer<Float>
     let bias: UnsafePointer<Float>?
+    /// The fused activation's slopes (one per output channel), nil for none.
+    let slopes: UnsafePointer<Float>?
     /// Per worker: V, M and the copied input plane (floats, then 8 of slack), 2·alpha² work vectors,
     /// `blockVectors` lane sets.
     let scratch: UnsafeMutablePointer<Float>, vectors: UnsafeMutablePointer<SIMD8<Float>>
@@ -381,14 +385,14 @@ struct WinogradPlan: @unchecked Sendable {
             winogradProduct(u: u + t * outCp * inC, v: UnsafePointer(v + t * inC * ld), m: mm + t * outCp * ld,
                             coBlocks: outCp / 4, inC: inC, vectors: groups, ld: ld)
         }
-        // Output transform, bias, scatter into NCHW.
+        // Output transform, bias (and activation), scatter into NCHW.
         let y = UnsafeMutableRawPointer(work).assumingMemoryBound(to: Float.self)
         for grp in 0..<groups {
             let lanes = lanes(first: first + grp * 8, count: min(8, count - grp * 8), m: m, size: m,
                               rowStride: ow, height: oh, imageStride: g.outputCount)
             for co in 0..<outC {
                 winogradOutput(s, UnsafePointer(mm + co * ld + grp * 8), outCp * ld, at, y)
-                winogradScatter(s, y, bias?[co] ?? 0, lanes, output + co * oh * ow, ow)
+                winogradScatter(s, y, bias?[co] ?? 0, slopes?[co] ?? 1, lanes, output + co * oh * ow, ow)
             }
         }
     }
@@ -478,16 +482,18 @@ func winogradOutput<S: WinogradTiling>(_ s: S, _ mt: UnsafePointer<Float>, _ str
     }
 }
 
-/// Writes the valid part of 8 m×m output tiles (`y[(i·m + j)·8 + lane]`) plus `bias` into a plane.
+/// Writes the valid part of 8 m×m output tiles (`y[(i·m + j)·8 + lane]`) plus `bias` into a plane,
+/// through the activation `v > 0 ? v : slope · v` (slope 1: none; `1 · v == v` exactly).
 @inline(__always)
-func winogradScatter<S: WinogradTiling>(_ s: S, _ y: UnsafePointer<Float>, _ bias: Float, _ lanes: WinogradLanes,
-                                        _ plane: UnsafeMutablePointer<Float>, _ rowStride: Int) {
+func winogradScatter<S: WinogradTiling>(_ s: S, _ y: UnsafePointer<Float>, _ bias: Float, _ slope: Float,
+                                        _ lanes: WinogradLanes, _ plane: UnsafeMutablePointer<Float>, _ rowStride: Int) {
     let m = s.m
+    @inline(__always) func act(_ v: Float) -> Float { v > 0 ? v : slope * v }
     if lanes.inRow {
         let dst = plane + lanes.offset[0]
         for i in 0..<m {
             let o = dst + i * rowStride, src = y + i * m * 8
-            for l in 0..<8 { for j in 0..<m { o[l * m + j] = src[j * 8 + l] + bias } }
+            for l in 0..<8 { for j in 0..<m { o[l * m + j] = act(src[j * 8 + l] + bias) } }
         }
         return
     }
@@ -495,7 +501,7 @@ func winogradScatter<S: WinogradTiling>(_ s: S, _ y: UnsafePointer<Float>, _ bia
         let dst = plane + lanes.offset[l], rows = lanes.rows[l], cols = lanes.cols[l]
         for i in 0..<rows {
             let o = dst + i * rowStride, src = y + i * m * 8 + l
-            for j in 0..<cols { o[j] = src[j * 8] + bias }
+            for j in 0..<cols { o[j] = act(src[j * 8] + bias) }
         }
     }
 }
