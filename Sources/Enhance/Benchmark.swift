@@ -71,23 +71,34 @@ public enum Benchmark {
     }
 
     /// Inference of `architecture` producing an `outputSize`² plane from a context-padded input,
-    /// as ``PlaneInference`` runs it; per-layer times included.
+    /// as ``PlaneInference`` runs it; with the time of each step `Sequential.forward` takes (a
+    /// layer, or layers it fuses: "0+2 Conv2d(...) + Conv2d(...)"), so that they add up to the whole.
     public static func inference(name: String, architecture: Architecture, outputSize: Int,
                                  context: ComputeContext, repeats: Int = 5) -> Result {
         let (net, input) = prepared(architecture, outputSize: outputSize)
         _ = net.forward(input, context: context)  // warm-up
         let total = time(repeats: repeats, minimumSeconds: 1.5) { _ = net.forward(input, context: context) }
         var layers: [Result] = []
-        var x = input
-        for (i, layer) in net.layers.enumerated() {
-            let xin = x
-            let macs = layer.multiplyAdds(forInput: xin.shape)
-            var y = layer.forward(xin, context: context)
-            let t = time(repeats: repeats, minimumSeconds: 0.25) { y = layer.forward(xin, context: context) }
+        var x = input, i = 0
+        while i < net.layers.count {
+            let xin = x, stage = net.inferenceStage(at: i, inputShape: x.shape)
+            var shape = xin.shape, macs = 0
+            for l in stage.layers {
+                macs += net.layers[l].multiplyAdds(forInput: shape)
+                shape = net.layers[l].outputShape(forInput: shape)
+            }
+            var y = net.run(stage, xin, context: context)
+            let t = time(repeats: repeats, minimumSeconds: 0.25) { y = net.run(stage, xin, context: context) }
             if macs > 0 {
-                layers.append(Result(name: "\(i) \(layer)", ms: t * 1e3, gflops: 2 * Double(macs) / t / 1e9))
+                // Named by the layers that compute (activations fused into them are left out).
+                let computing = stage.layers.count == 1 ? Array(stage.layers)
+                    : stage.layers.filter { !(net.layers[$0] is any ChannelSlopeActivation) }
+                let name = computing.map(String.init).joined(separator: "+") + " "
+                    + computing.map { "\(net.layers[$0])" }.joined(separator: " + ")
+                layers.append(Result(name: name, ms: t * 1e3, gflops: 2 * Double(macs) / t / 1e9))
             }
             x = y
+            i = stage.layers.upperBound
         }
         let macs = net.multiplyAdds(forInput: input.shape)
         let megapixels = Double(outputSize * outputSize) / 1e6

@@ -54,43 +54,76 @@ public struct Sequential: Layer {
     /// rounding):
     /// - a `Conv2d` directly followed by a `ChannelSlopeActivation` (ReLU, leaky ReLU, PReLU) runs
     ///   as one step: the convolution applies the activation as it writes its output;
-    /// - a stride-1 convolution (+ activation) followed by a 1x1 convolution (+ activation) runs
-    ///   block by block, the first layer's output kept in L1 (`Conv2d.canFuse(pointwise:inputShape:)`),
-    ///   unless the 1x1 feeds a transposed convolution that takes it (next item);
+    /// - a convolution on the direct path (stride 1, or strided through its space-to-depth form)
+    ///   (+ activation) followed by a 1x1 convolution (+ activation) runs block by block, the
+    ///   first layer's output kept in L1 (`Conv2d.canFuse(pointwise:inputShape:)`), unless the
+    ///   1x1 feeds a transposed convolution that takes it (next item);
     /// - a 1x1 convolution (+ activation) followed by a direct `ConvTranspose2d` (FSRCNN's
     ///   expansion and deconvolution) computes the rows the deconvolution reads on the fly
     ///   (`ConvTranspose2d.canFuse(pointwise:)`).
     /// Other layers, and patterns a kernel does not handle, run unfused.
     public func forward(_ input: consuming Tensor, context: ComputeContext) -> Tensor {
         var x = input
-        // `consume` hands the only reference to each layer, so elementwise layers work in place.
         var i = 0
         while i < layers.count {
-            if let a = convolutionStage(at: i) {
-                // A 1x1 that can feed a direct transposed convolution stays with it (that fusion
-                // keeps the wider map out of memory); otherwise it joins the convolution before it.
-                if let b = convolutionStage(at: a.next), !feedsTransposed(b), a.conv.canFuse(pointwise: b.conv, inputShape: x.shape) {
-                    x = a.conv.forward(consume x, fusedSlopes: a.slopes, thenPointwise: b.conv, nextSlopes: b.slopes,
-                                       context: context)
-                    i = b.next
-                    continue
-                }
-                if a.next < layers.count, let d = layers[a.next] as? ConvTranspose2d, d.canFuse(pointwise: a.conv),
-                   x.shape.count == 4, x.shape[1] == a.conv.inChannels {
-                    x = d.forward(consume x, afterPointwise: a.conv, slopes: a.slopes, context: context)
-                    i = a.next + 1
-                    continue
-                }
-                if let slopes = a.slopes {
-                    x = a.conv.forward(consume x, fusedSlopes: slopes, context: context)
-                    i = a.next
-                    continue
-                }
-            }
-            x = layers[i].forward(consume x, context: context)
-            i += 1
+            let stage = inferenceStage(at: i, inputShape: x.shape)
+            // `consume` hands the only reference to each layer, so elementwise layers work in place.
+            x = run(stage, consume x, context: context)
+            i = stage.layers.upperBound
         }
         return x
+    }
+
+    /// The step `forward` takes at layer `i` for an input of `shape`: the layers it covers and
+    /// how they run together.
+    public struct InferenceStage: Sendable {
+        enum Kind: Sendable {
+            case layer
+            case convolution(slopes: [Float]?)
+            case convolutionThenPointwise(slopes: [Float]?, next: Int, nextSlopes: [Float]?)
+            case pointwiseThenTransposed(slopes: [Float]?, transposed: Int)
+        }
+        /// Indices of the layers this step computes.
+        public let layers: Range<Int>
+        let kind: Kind
+    }
+
+    /// The fused step `forward` takes at layer `i` (see `forward`).
+    public func inferenceStage(at i: Int, inputShape shape: [Int]) -> InferenceStage {
+        precondition(i >= 0 && i < layers.count, "Sequential.inferenceStage: layer \(i) of \(layers.count)")
+        if let a = convolutionStage(at: i) {
+            // A 1x1 that can feed a direct transposed convolution stays with it (that fusion
+            // keeps the wider map out of memory); otherwise it joins the convolution before it.
+            if let b = convolutionStage(at: a.next), !feedsTransposed(b), a.conv.canFuse(pointwise: b.conv, inputShape: shape) {
+                return InferenceStage(layers: i..<b.next, kind: .convolutionThenPointwise(slopes: a.slopes, next: a.next,
+                                                                                         nextSlopes: b.slopes))
+            }
+            if a.next < layers.count, let d = layers[a.next] as? ConvTranspose2d, d.canFuse(pointwise: a.conv),
+               shape.count == 4, shape[1] == a.conv.inChannels {
+                return InferenceStage(layers: i..<(a.next + 1), kind: .pointwiseThenTransposed(slopes: a.slopes, transposed: a.next))
+            }
+            if let slopes = a.slopes {
+                return InferenceStage(layers: i..<a.next, kind: .convolution(slopes: slopes))
+            }
+        }
+        return InferenceStage(layers: i..<(i + 1), kind: .layer)
+    }
+
+    /// Runs one step of `forward` (`stage` from `inferenceStage(at:inputShape:)` for this input's shape).
+    public func run(_ stage: InferenceStage, _ x: consuming Tensor, context: ComputeContext) -> Tensor {
+        let i = stage.layers.lowerBound
+        switch stage.kind {
+        case .layer:
+            return layers[i].forward(consume x, context: context)
+        case .convolution(let slopes):
+            return (layers[i] as! Conv2d).forward(consume x, fusedSlopes: slopes!, context: context)
+        case .convolutionThenPointwise(let slopes, let next, let nextSlopes):
+            return (layers[i] as! Conv2d).forward(consume x, fusedSlopes: slopes, thenPointwise: layers[next] as! Conv2d,
+                                                  nextSlopes: nextSlopes, context: context)
+        case .pointwiseThenTransposed(let slopes, let transposed):
+            return (layers[transposed] as! ConvTranspose2d).forward(consume x, afterPointwise: layers[i] as! Conv2d,
+                                                                    slopes: slopes, context: context)
+        }
     }
 
     /// Whether the convolution stage `b` is a 1x1 that the following `ConvTranspose2d` can fuse.

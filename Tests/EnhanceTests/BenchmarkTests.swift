@@ -28,4 +28,18 @@ import Testing
             #expect(abs(s.ratio - (s.slowMs / (512.0 * 512)) / (s.fastMs / (510.0 * 510))) <= 1e-9 * s.ratio)
         }
     }
+
+    /// The per-layer breakdown follows the steps `Sequential.forward` takes: Fast AR-CNN runs as
+    /// its fused first stage (9x9 stride 2 + 1x1), the 7x7, and the 1x1 fused into the
+    /// deconvolution, and the steps' multiply-adds add up to the network's.
+    @Test func inferenceBreakdownFollowsTheFusedSteps() {
+        let r = Benchmark.inference(name: "fast-arcnn-64", architecture: .fastArcnn, outputSize: 64,
+                                    context: ComputeContext(threads: 1), repeats: 1)
+        let names = (r.layers ?? []).map(\.name)
+        #expect(names.map { $0.prefix { $0 != " " } } == ["0+2", "4", "6+8"], "\(names)")
+        #expect(names.first?.hasSuffix("Conv2d(1->64, 9x9, stride 2, valid) + Conv2d(64->32, 1x1, stride 1, valid)") == true)
+        func macs(_ x: Benchmark.Result) -> Double { x.gflops * 1e9 * (x.ms / 1e3) / 2 }
+        let parts = (r.layers ?? []).map(macs).reduce(0, +)
+        #expect(abs(parts - macs(r)) <= 1e-6 * macs(r), "steps \(parts) against the network's \(macs(r)) multiply-adds")
+    }
 }
