@@ -5,9 +5,10 @@ log.csv files (written by `enhance train`).
 
     python3 tools/transfer_table.py --runs docs/training   # the logs kept in the repository
 
-Pairs (folder names under --runs, as docs/training.md's commands make them):
-  shallow to deep:        arcnn-q20 (initialised from srcnn-9-7-5-q20)  vs arcnn-q20-scratch
-  high to low quality:    arcnn-q10 (initialised from arcnn-q20)        vs arcnn-q10-scratch
+Pairs (folder names under --runs; the transferred runs are the first runs of the shipped models,
+kept as `-stage1` once later cycles took the model's own folder):
+  shallow to deep:        arcnn-q20-stage1 (initialised from srcnn-9-7-5-q20)  vs arcnn-q20-scratch
+  high to low quality:    arcnn-q10-stage1 (initialised from arcnn-q20)        vs arcnn-q10-scratch
   standard to real use:   arcnn-social-q20 (from arcnn-q20)             vs arcnn-social-q20-scratch
 Prints a Markdown table: PSNR at each validated step both runs reached, and the gain.
 """
@@ -17,8 +18,8 @@ import os
 import sys
 
 PAIRS = [
-    ("shallow to deep (q20; 9-7-5 → 9-7-1-5)", "arcnn-q20", "arcnn-q20-scratch"),
-    ("high to low quality (q20 → q10)", "arcnn-q10", "arcnn-q10-scratch"),
+    ("shallow to deep (q20; 9-7-5 → 9-7-1-5)", "arcnn-q20-stage1", "arcnn-q20-scratch"),
+    ("high to low quality (q20 → q10)", "arcnn-q10-stage1", "arcnn-q10-scratch"),
     ("standard to real use (q20 → social q20)", "arcnn-social-q20", "arcnn-social-q20-scratch"),
 ]
 
