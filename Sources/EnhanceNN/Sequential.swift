@@ -79,7 +79,7 @@ public struct Sequential: Layer {
     public struct InferenceStage: Sendable {
         enum Kind: Sendable {
             case layer
-            case convolution(slopes: [Float]?)
+            case convolution(slopes: [Float])
             case convolutionThenPointwise(slopes: [Float]?, next: Int, nextSlopes: [Float]?)
             case pointwiseThenTransposed(slopes: [Float]?, transposed: Int)
         }
@@ -116,7 +116,7 @@ public struct Sequential: Layer {
         case .layer:
             return layers[i].forward(consume x, context: context)
         case .convolution(let slopes):
-            return (layers[i] as! Conv2d).forward(consume x, fusedSlopes: slopes!, context: context)
+            return (layers[i] as! Conv2d).forward(consume x, fusedSlopes: slopes, context: context)
         case .convolutionThenPointwise(let slopes, let next, let nextSlopes):
             return (layers[i] as! Conv2d).forward(consume x, fusedSlopes: slopes, thenPointwise: layers[next] as! Conv2d,
                                                   nextSlopes: nextSlopes, context: context)
