@@ -73,7 +73,7 @@ public enum ConvKernels {
         }
         let s = g.stride, k = g.kernel, ks = (k + s - 1) / s          // sub-kernel size after space-to-depth
         let inC = g.inChannels * s * s, oh = g.outHeight, ow = g.outWidth
-        let rowStride = s == 1 ? g.inWidth : ow + ks - 1
+        let rowStride = wideRowStride(g)
         // Each band's input rows are first copied (row by row, prefetch-friendly) into per-worker
         // scratch of about 1 MB (L2): the kernels read many rows of many channels at once, which
         // straight from DRAM is latency-bound. Few output channels: taller bands (less re-reading).
@@ -424,13 +424,25 @@ extension ConvKernels {
     /// The weights of `g` packed for its space-to-depth form (stride 1, `inChannels·s²` channels
     /// of `⌈k/s⌉²` taps, zero where the original kernel has no tap); the plain packing when s = 1.
     static func spaceToDepthWeights(_ g: ConvGeometry, _ weight: UnsafePointer<Float>) -> PackedWeights {
-        let s = g.stride, k = g.kernel, ks = (k + s - 1) / s
-        return PackedWeights(outC: g.outChannels, inC: g.inChannels * s * s, taps: ks * ks) { co, c, t in
-            // c = (ci·s + py)·s + px ; tap t = (jy, jx) ; original (ky, kx) = (py + s·jy, px + s·jx)
-            let ci = c / (s * s), py = (c / s) % s, px = c % s
-            let ky = py + s * (t / ks), kx = px + s * (t % ks)
-            return ky < k && kx < k ? weight[((co * g.inChannels + ci) * k + ky) * k + kx] : 0
+        let ks = (g.kernel + g.stride - 1) / g.stride, perOutput = g.inChannels * g.kernel * g.kernel
+        return PackedWeights(outC: g.outChannels, inC: g.inChannels * g.stride * g.stride, taps: ks * ks) { co, c, t in
+            spaceToDepthTap(g, channel: c, ty: t / ks, tx: t % ks).map { weight[co * perOutput + $0] } ?? 0
         }
+    }
+
+    /// Where tap (`ty`, `tx`) of space-to-depth channel `c` comes from in one output channel's
+    /// original weights (`(ci·k + ky)·k + kx`), or nil where the original kernel has no tap:
+    /// c = (ci·s + py)·s + px, (ky, kx) = (py + s·ty, px + s·tx).
+    static func spaceToDepthTap(_ g: ConvGeometry, channel c: Int, ty: Int, tx: Int) -> Int? {
+        let s = g.stride, k = g.kernel
+        let ci = c / (s * s), ky = (c / s) % s + s * ty, kx = c % s + s * tx
+        return ky < k && kx < k ? (ci * k + ky) * k + kx : nil
+    }
+
+    /// Row length of a band in the wide engine: the input width at stride 1, else the
+    /// space-to-depth copy's (output width + ⌈k/s⌉ − 1).
+    static func wideRowStride(_ g: ConvGeometry) -> Int {
+        g.stride == 1 ? g.inWidth : g.outWidth + (g.kernel + g.stride - 1) / g.stride - 1
     }
 
     /// Space-to-depth copy of `rows` rows (from space-to-depth row `firstRow`) of a stride-`s` input:

@@ -74,7 +74,7 @@ extension ConvKernels {
         let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
         // Block path: bands of ~4096 wide positions (read straight from the input at stride 1);
         // every band needs at least 24 wide positions (tiny images take the paths below).
-        let rowStride = g.stride == 1 ? iw : ow + (k + g.stride - 1) / g.stride - 1
+        let rowStride = wideRowStride(g)
         let blockRows = bandHeight(rows: oh, rowStride: rowStride, batch: batch, threads: threads)
         let blockBands = (oh + blockRows - 1) / blockRows
         let lastRows = oh - (blockBands - 1) * blockRows
@@ -150,7 +150,7 @@ extension ConvKernels {
                                 output: UnsafeMutablePointer<Float>, threads: Int, bandRows: Int) {
         let s = g.stride, ks = (g.kernel + s - 1) / s, D = g.outChannels, S = pointwise.outChannels
         let ih = g.inHeight, iw = g.inWidth, oh = g.outHeight, ow = g.outWidth
-        let rowStride = s == 1 ? iw : ow + ks - 1
+        let rowStride = wideRowStride(g)
         let bands = (oh + bandRows - 1) / bandRows
         let copyPlane = s == 1 ? 0 : (bandRows + ks - 1) * rowStride
         let taps: UnsafeMutablePointer<Int>, first: PackedWeights
@@ -163,10 +163,10 @@ extension ConvKernels {
             // a tap: 81 of the 100 products per output of a 9x9 stride 2 (weights packed alike).
             var offsets: [Int] = [], sources: [Int] = []
             for c in 0..<(g.inChannels * s * s) {
-                let ci = c / (s * s), py = (c / s) % s, px = c % s
-                for ty in 0..<ks { for tx in 0..<ks where py + s * ty < g.kernel && px + s * tx < g.kernel {
+                for ty in 0..<ks { for tx in 0..<ks {
+                    guard let source = spaceToDepthTap(g, channel: c, ty: ty, tx: tx) else { continue }
                     offsets.append(c * copyPlane + ty * rowStride + tx)
-                    sources.append((ci * g.kernel + py + s * ty) * g.kernel + px + s * tx)
+                    sources.append(source)
                 } }
             }
             taps = .allocate(capacity: offsets.count)
