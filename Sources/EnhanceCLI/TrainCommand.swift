@@ -1,6 +1,7 @@
 import ArgumentParser
 import Enhance
 import EnhanceTraining
+import EnhanceModels
 import Foundation
 
 struct TrainCommand: ParsableCommand {
@@ -16,7 +17,7 @@ struct TrainCommand: ParsableCommand {
     )
 
     @Option(help: "JSON config file; options given on the command line override it.") var config: String?
-    @Option(help: "Architecture: srcnn-9-1-5, srcnn-9-3-5, srcnn-9-5-5, fsrcnn, fsrcnn-s, enhance-net, arcnn.") var model: String?
+    @Option(help: "Architecture: \(Architecture.familyNames.joined(separator: ", ")).") var model: String?
     @Option(help: "Name of the trained model (default <model>-x<scale>).") var name: String?
     @Option(help: "Upscaling factor.") var scale: Int?
     @Option(help: "JPEG quality to train a deblocking model (arcnn) for.") var quality: Int?

@@ -65,18 +65,19 @@ struct UpscaleCommand: ParsableCommand {
         commandName: "upscale",
         abstract: "Upscale images with a model (default: the best shipped one for the scale) or bicubic.",
         discussion: """
-        Inputs are files or folders (with --recursive, their subfolders too). The output is
-        - a file (one input; the format follows its extension),
-        - a folder (several inputs or a folder input, an existing folder, or a path ending in /):
-          each image keeps its path relative to the input folder, with the output extension,
-        - a pattern with {name} (file name without extension), {ext} (output extension),
-          {scale} and {dir} (the input's folder); without a / it is placed beside each input.
+        Inputs are files or folders (with --recursive, their subfolders too). The output is:
+        - a file (one input; the format follows its extension);
+        - a folder (several inputs or a folder input, an existing folder, or a path ending \
+        in /): each image keeps its path relative to the input folder, with the output extension;
+        - a pattern with {name} (file name without extension), {ext} (output extension), \
+        {scale} and {dir} (the input's folder); without a / it is placed beside each input.
         Default output: {name}-x{scale}.{ext} beside each input. Inputs are never overwritten.
 
-        Non-integer scales and --width/--height: the shipped model with the largest integer
-        factor k ≤ the requested ratio upscales the luma by k, then exact bicubic resampling
-        (MATLAB imresize, [h w] form) takes it to round(scale × size); chroma and alpha are
-        resampled from the input directly. --scale 1 copies/converts (no denoising model yet).
+        Non-integer scales and --width/--height: the shipped model with the largest integer \
+        factor k ≤ the requested ratio upscales the luma by k, then exact bicubic resampling \
+        (MATLAB imresize, [h w] form) takes it to round(scale × size); chroma and alpha are \
+        resampled from the input directly. --scale 1 keeps the size: it converts the file, and \
+        with --noise removes JPEG artifacts (as `enhance denoise`).
         """
     )
 

@@ -42,6 +42,24 @@ struct DenoiseCLITests {
         #expect(try ImageIO.read(contentsOf: out.appendingPathComponent("drawing.png")) == picture)
     }
 
+    @Test func upscaleAtScale1WithANoiseLevelIsDenoise() throws {
+        // `enhance upscale --help`: "--scale 1 keeps the size: it converts the file, and with
+        // --noise removes JPEG artifacts (as `enhance denoise`)".
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.writeModel(to: folder)
+        let jpeg = folder.appendingPathComponent("photo.jpg")
+        try Data(try ImageIO.encode(sampleImage(width: 40, height: 32), options: EncodeOptions(format: .jpeg, quality: 20))).write(to: jpeg)
+        let viaUpscale = folder.appendingPathComponent("u.png"), viaDenoise = folder.appendingPathComponent("d.png")
+        let env = ["ENHANCE_MODELS": folder.path]
+        let u = try CLIRun.run(["upscale", jpeg.path, "--scale", "1", "--noise", "2", "-o", viaUpscale.path, "--quiet"], environment: env)
+        let d = try CLIRun.run(["denoise", jpeg.path, "--noise", "2", "-o", viaDenoise.path, "--quiet"], environment: env)
+        #expect(u.status == 0 && d.status == 0, "\(u.stderr) \(d.stderr)")
+        let a = try ImageIO.read(contentsOf: viaUpscale), b = try ImageIO.read(contentsOf: viaDenoise)
+        #expect(a == b)
+        #expect(a.luma(quantized: true) != (try ImageIO.read(contentsOf: jpeg)).luma(quantized: true))
+    }
+
     @Test func aLevelWithoutAModelIsRefused() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
