@@ -12,6 +12,11 @@ struct EvalCommand: ParsableCommand {
         discussion: """
         Super-resolution: every image is modcropped, shrunk by MATLAB-exact bicubic, restored, \
         and scored on the Y channel (BT.601) with `scale` pixels shaved from each border.
+
+        JPEG artifact reduction (--task deblock): every image's Y is compressed at each \
+        --quality with libjpeg's standard tables (or as --degradation says), restored, and \
+        scored on Y with no shave: PSNR, SSIM, and PSNR-B (with the blocking-effect factor), \
+        beside the JPEG file itself as the baseline.
         """
     )
 
