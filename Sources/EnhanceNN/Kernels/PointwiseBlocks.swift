@@ -34,34 +34,14 @@ func pointwiseRun(x: UnsafePointer<Float>, xStride: Int, count: Int, weights w: 
         while count >= 24 && next < count {
             p = min(next, count - 24)
             next = p + 24
-            var a00 = SIMD8<Float>(repeating: bs0), a01 = a00, a02 = a00
-            var a10 = SIMD8<Float>(repeating: bs1), a11 = a10, a12 = a10
-            var a20 = SIMD8<Float>(repeating: bs2), a21 = a20, a22 = a20
-            var a30 = SIMD8<Float>(repeating: bs3), a31 = a30, a32 = a30
+            var sums = Block4x24(bias: bias, co: co)
             var xc = x + p, wp = wb
             for _ in 0..<inC {
-                let x0 = load8(xc), x1 = load8(xc + 8), x2 = load8(xc + 16)
-                let w0 = SIMD8<Float>(repeating: wp[0])
-                a00 = a00.addingProduct(x0, w0); a01 = a01.addingProduct(x1, w0); a02 = a02.addingProduct(x2, w0)
-                let w1 = SIMD8<Float>(repeating: wp[1])
-                a10 = a10.addingProduct(x0, w1); a11 = a11.addingProduct(x1, w1); a12 = a12.addingProduct(x2, w1)
-                let w2 = SIMD8<Float>(repeating: wp[2])
-                a20 = a20.addingProduct(x0, w2); a21 = a21.addingProduct(x1, w2); a22 = a22.addingProduct(x2, w2)
-                let w3 = SIMD8<Float>(repeating: wp[3])
-                a30 = a30.addingProduct(x0, w3); a31 = a31.addingProduct(x1, w3); a32 = a32.addingProduct(x2, w3)
+                sums.add(xc, weights: wp)
                 xc += xStride; wp += 4
             }
-            if let s = slopes {
-                let s0 = s[co], s1 = s[co + 1], s2 = s[co + 2], s3 = s[co + 3]
-                a00 = slope8(a00, s0); a01 = slope8(a01, s0); a02 = slope8(a02, s0)
-                a10 = slope8(a10, s1); a11 = slope8(a11, s1); a12 = slope8(a12, s1)
-                a20 = slope8(a20, s2); a21 = slope8(a21, s2); a22 = slope8(a22, s2)
-                a30 = slope8(a30, s3); a31 = slope8(a31, s3); a32 = slope8(a32, s3)
-            }
-            store8(a00, o0 + p); store8(a01, o0 + p + 8); store8(a02, o0 + p + 16)
-            store8(a10, o1 + p); store8(a11, o1 + p + 8); store8(a12, o1 + p + 16)
-            store8(a20, o2 + p); store8(a21, o2 + p + 8); store8(a22, o2 + p + 16)
-            store8(a30, o3 + p); store8(a31, o3 + p + 8); store8(a32, o3 + p + 16)
+            sums.activate(slopes, co: co)
+            sums.store(o0 + p, channelStride: outStride)
         }
         p = next
         while p < count && count >= 8 {
@@ -141,40 +121,18 @@ func convThenPointwiseBlocks(_ band: WideBand, first: PackedWeights, taps: Unsaf
         // Stage 1: all D channels of the 24 positions into mid[co·24 ..< co·24 + 24].
         for b in 0..<first.blocks {
             let co = b * 4
-            var a00 = SIMD8<Float>(repeating: bias1?[co] ?? 0), a01 = a00, a02 = a00
-            var a10 = SIMD8<Float>(repeating: bias1?[co + 1] ?? 0), a11 = a10, a12 = a10
-            var a20 = SIMD8<Float>(repeating: bias1?[co + 2] ?? 0), a21 = a20, a22 = a20
-            var a30 = SIMD8<Float>(repeating: bias1?[co + 3] ?? 0), a31 = a30, a32 = a30
+            var sums = Block4x24(bias: bias1, co: co)
             var wp = first.block(b)
             var xc = band.x + p
             for _ in 0..<inC {
                 for t in 0..<T {
-                    let xp = xc + taps[t]
-                    let x0 = load8(xp), x1 = load8(xp + 8), x2 = load8(xp + 16)
-                    let w0 = SIMD8<Float>(repeating: wp[0])
-                    a00 = a00.addingProduct(x0, w0); a01 = a01.addingProduct(x1, w0); a02 = a02.addingProduct(x2, w0)
-                    let w1 = SIMD8<Float>(repeating: wp[1])
-                    a10 = a10.addingProduct(x0, w1); a11 = a11.addingProduct(x1, w1); a12 = a12.addingProduct(x2, w1)
-                    let w2 = SIMD8<Float>(repeating: wp[2])
-                    a20 = a20.addingProduct(x0, w2); a21 = a21.addingProduct(x1, w2); a22 = a22.addingProduct(x2, w2)
-                    let w3 = SIMD8<Float>(repeating: wp[3])
-                    a30 = a30.addingProduct(x0, w3); a31 = a31.addingProduct(x1, w3); a32 = a32.addingProduct(x2, w3)
+                    sums.add(xc + taps[t], weights: wp)
                     wp += 4
                 }
                 xc += cs
             }
-            if let s = slopes1 {
-                let s0 = s[co], s1 = s[co + 1], s2 = s[co + 2], s3 = s[co + 3]
-                a00 = slope8(a00, s0); a01 = slope8(a01, s0); a02 = slope8(a02, s0)
-                a10 = slope8(a10, s1); a11 = slope8(a11, s1); a12 = slope8(a12, s1)
-                a20 = slope8(a20, s2); a21 = slope8(a21, s2); a22 = slope8(a22, s2)
-                a30 = slope8(a30, s3); a31 = slope8(a31, s3); a32 = slope8(a32, s3)
-            }
-            let m = mid + co * 24
-            store8(a00, m); store8(a01, m + 8); store8(a02, m + 16)
-            store8(a10, m + 24); store8(a11, m + 32); store8(a12, m + 40)
-            store8(a20, m + 48); store8(a21, m + 56); store8(a22, m + 64)
-            store8(a30, m + 72); store8(a31, m + 80); store8(a32, m + 88)
+            sums.activate(slopes1, co: co)
+            sums.store(mid + co * 24, channelStride: 24)
         }
         for co in (first.blocks * 4)..<D {
             var a0 = SIMD8<Float>(repeating: bias1?[co] ?? 0), a1 = a0, a2 = a0
@@ -197,35 +155,15 @@ func convThenPointwiseBlocks(_ band: WideBand, first: PackedWeights, taps: Unsaf
         let q0 = wideSlot(band, p), q1 = wideSlot(band, p + 8), q2 = wideSlot(band, p + 16)
         for b in 0..<second.blocks {
             let co = b * 4
-            var a00 = SIMD8<Float>(repeating: bias2?[co] ?? 0), a01 = a00, a02 = a00
-            var a10 = SIMD8<Float>(repeating: bias2?[co + 1] ?? 0), a11 = a10, a12 = a10
-            var a20 = SIMD8<Float>(repeating: bias2?[co + 2] ?? 0), a21 = a20, a22 = a20
-            var a30 = SIMD8<Float>(repeating: bias2?[co + 3] ?? 0), a31 = a30, a32 = a30
+            var sums = Block4x24(bias: bias2, co: co)
             var wp = second.block(b)
             var m = UnsafePointer(mid)
             for _ in 0..<D {
-                let x0 = load8(m), x1 = load8(m + 8), x2 = load8(m + 16)
-                let w0 = SIMD8<Float>(repeating: wp[0])
-                a00 = a00.addingProduct(x0, w0); a01 = a01.addingProduct(x1, w0); a02 = a02.addingProduct(x2, w0)
-                let w1 = SIMD8<Float>(repeating: wp[1])
-                a10 = a10.addingProduct(x0, w1); a11 = a11.addingProduct(x1, w1); a12 = a12.addingProduct(x2, w1)
-                let w2 = SIMD8<Float>(repeating: wp[2])
-                a20 = a20.addingProduct(x0, w2); a21 = a21.addingProduct(x1, w2); a22 = a22.addingProduct(x2, w2)
-                let w3 = SIMD8<Float>(repeating: wp[3])
-                a30 = a30.addingProduct(x0, w3); a31 = a31.addingProduct(x1, w3); a32 = a32.addingProduct(x2, w3)
+                sums.add(m, weights: wp)
                 m += 24; wp += 4
             }
-            if let s = slopes2 {
-                let s0 = s[co], s1 = s[co + 1], s2 = s[co + 2], s3 = s[co + 3]
-                a00 = slope8(a00, s0); a01 = slope8(a01, s0); a02 = slope8(a02, s0)
-                a10 = slope8(a10, s1); a11 = slope8(a11, s1); a12 = slope8(a12, s1)
-                a20 = slope8(a20, s2); a21 = slope8(a21, s2); a22 = slope8(a22, s2)
-                a30 = slope8(a30, s3); a31 = slope8(a31, s3); a32 = slope8(a32, s3)
-            }
-            storeWide(a00, band, co, p, q0); storeWide(a01, band, co, p + 8, q1); storeWide(a02, band, co, p + 16, q2)
-            storeWide(a10, band, co + 1, p, q0); storeWide(a11, band, co + 1, p + 8, q1); storeWide(a12, band, co + 1, p + 16, q2)
-            storeWide(a20, band, co + 2, p, q0); storeWide(a21, band, co + 2, p + 8, q1); storeWide(a22, band, co + 2, p + 16, q2)
-            storeWide(a30, band, co + 3, p, q0); storeWide(a31, band, co + 3, p + 8, q1); storeWide(a32, band, co + 3, p + 16, q2)
+            sums.activate(slopes2, co: co)
+            sums.storeWide(band, co: co, p: p, q0, q1, q2)
         }
         for co in (second.blocks * 4)..<second.outC {
             var a0 = SIMD8<Float>(repeating: bias2?[co] ?? 0), a1 = a0, a2 = a0
@@ -259,39 +197,18 @@ func wideBlocks(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer<
         let q0 = wideSlot(band, p), q1 = wideSlot(band, p + 8), q2 = wideSlot(band, p + 16)
         for b in 0..<w.blocks {
             let co = b * 4
-            var a00 = SIMD8<Float>(repeating: bias?[co] ?? 0), a01 = a00, a02 = a00
-            var a10 = SIMD8<Float>(repeating: bias?[co + 1] ?? 0), a11 = a10, a12 = a10
-            var a20 = SIMD8<Float>(repeating: bias?[co + 2] ?? 0), a21 = a20, a22 = a20
-            var a30 = SIMD8<Float>(repeating: bias?[co + 3] ?? 0), a31 = a30, a32 = a30
+            var sums = Block4x24(bias: bias, co: co)
             var wp = w.block(b)
             var xc = band.x + p
             for _ in 0..<inC {
                 for t in 0..<T {
-                    let xp = xc + taps[t]
-                    let x0 = load8(xp), x1 = load8(xp + 8), x2 = load8(xp + 16)
-                    let w0 = SIMD8<Float>(repeating: wp[0])
-                    a00 = a00.addingProduct(x0, w0); a01 = a01.addingProduct(x1, w0); a02 = a02.addingProduct(x2, w0)
-                    let w1 = SIMD8<Float>(repeating: wp[1])
-                    a10 = a10.addingProduct(x0, w1); a11 = a11.addingProduct(x1, w1); a12 = a12.addingProduct(x2, w1)
-                    let w2 = SIMD8<Float>(repeating: wp[2])
-                    a20 = a20.addingProduct(x0, w2); a21 = a21.addingProduct(x1, w2); a22 = a22.addingProduct(x2, w2)
-                    let w3 = SIMD8<Float>(repeating: wp[3])
-                    a30 = a30.addingProduct(x0, w3); a31 = a31.addingProduct(x1, w3); a32 = a32.addingProduct(x2, w3)
+                    sums.add(xc + taps[t], weights: wp)
                     wp += 4
                 }
                 xc += cs
             }
-            if let s = slopes {
-                let s0 = s[co], s1 = s[co + 1], s2 = s[co + 2], s3 = s[co + 3]
-                a00 = slope8(a00, s0); a01 = slope8(a01, s0); a02 = slope8(a02, s0)
-                a10 = slope8(a10, s1); a11 = slope8(a11, s1); a12 = slope8(a12, s1)
-                a20 = slope8(a20, s2); a21 = slope8(a21, s2); a22 = slope8(a22, s2)
-                a30 = slope8(a30, s3); a31 = slope8(a31, s3); a32 = slope8(a32, s3)
-            }
-            storeWide(a00, band, co, p, q0); storeWide(a01, band, co, p + 8, q1); storeWide(a02, band, co, p + 16, q2)
-            storeWide(a10, band, co + 1, p, q0); storeWide(a11, band, co + 1, p + 8, q1); storeWide(a12, band, co + 1, p + 16, q2)
-            storeWide(a20, band, co + 2, p, q0); storeWide(a21, band, co + 2, p + 8, q1); storeWide(a22, band, co + 2, p + 16, q2)
-            storeWide(a30, band, co + 3, p, q0); storeWide(a31, band, co + 3, p + 8, q1); storeWide(a32, band, co + 3, p + 16, q2)
+            sums.activate(slopes, co: co)
+            sums.storeWide(band, co: co, p: p, q0, q1, q2)
         }
     }
 }

@@ -66,32 +66,17 @@ func wideForward(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer
         let s0 = wideSlot(band, p), s1 = wideSlot(band, p + 8), s2 = wideSlot(band, p + 16)
         for b in 0..<w.blocks {
             let co = b * 4
-            let b0 = SIMD8<Float>(repeating: bias?[co] ?? 0), b1 = SIMD8<Float>(repeating: bias?[co + 1] ?? 0)
-            let b2 = SIMD8<Float>(repeating: bias?[co + 2] ?? 0), b3 = SIMD8<Float>(repeating: bias?[co + 3] ?? 0)
-            var a00 = b0, a01 = b0, a02 = b0, a10 = b1, a11 = b1, a12 = b1
-            var a20 = b2, a21 = b2, a22 = b2, a30 = b3, a31 = b3, a32 = b3
+            var sums = Block4x24(bias: bias, co: co)
             var wp = w.block(b)
             var xc = band.x + p
             for _ in 0..<inC {
                 for t in 0..<T {
-                    let xp = xc + taps[t]
-                    let x0 = load8(xp), x1 = load8(xp + 8), x2 = load8(xp + 16)
-                    let w0 = SIMD8<Float>(repeating: wp[0])
-                    a00 = a00.addingProduct(x0, w0); a01 = a01.addingProduct(x1, w0); a02 = a02.addingProduct(x2, w0)
-                    let w1 = SIMD8<Float>(repeating: wp[1])
-                    a10 = a10.addingProduct(x0, w1); a11 = a11.addingProduct(x1, w1); a12 = a12.addingProduct(x2, w1)
-                    let w2 = SIMD8<Float>(repeating: wp[2])
-                    a20 = a20.addingProduct(x0, w2); a21 = a21.addingProduct(x1, w2); a22 = a22.addingProduct(x2, w2)
-                    let w3 = SIMD8<Float>(repeating: wp[3])
-                    a30 = a30.addingProduct(x0, w3); a31 = a31.addingProduct(x1, w3); a32 = a32.addingProduct(x2, w3)
+                    sums.add(xc + taps[t], weights: wp)
                     wp += 4
                 }
                 xc += cs
             }
-            storeWide(a00, band, co, p, s0); storeWide(a01, band, co, p + 8, s1); storeWide(a02, band, co, p + 16, s2)
-            storeWide(a10, band, co + 1, p, s0); storeWide(a11, band, co + 1, p + 8, s1); storeWide(a12, band, co + 1, p + 16, s2)
-            storeWide(a20, band, co + 2, p, s0); storeWide(a21, band, co + 2, p + 8, s1); storeWide(a22, band, co + 2, p + 16, s2)
-            storeWide(a30, band, co + 3, p, s0); storeWide(a31, band, co + 3, p + 8, s1); storeWide(a32, band, co + 3, p + 16, s2)
+            sums.storeWide(band, co: co, p: p, s0, s1, s2)
         }
         p += 24
     }

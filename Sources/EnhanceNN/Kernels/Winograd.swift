@@ -602,26 +602,13 @@ func winogradProduct(u: UnsafePointer<Float>, v: UnsafePointer<Float>, m: Unsafe
         let ub = u + cb * inC * 4, mb = m + cb * 4 * ld
         var vi = 0
         while vi + 3 <= vectors {
-            var a00 = SIMD8<Float>.zero, a01 = a00, a02 = a00, a10 = a00, a11 = a00, a12 = a00
-            var a20 = a00, a21 = a00, a22 = a00, a30 = a00, a31 = a00, a32 = a00
+            var sums = Block4x24(bias: nil, co: 0)
             var wp = ub, xp = v + vi * 8
             for _ in 0..<inC {
-                let x0 = load8(xp), x1 = load8(xp + 8), x2 = load8(xp + 16)
-                let w0 = SIMD8<Float>(repeating: wp[0])
-                a00 = a00.addingProduct(x0, w0); a01 = a01.addingProduct(x1, w0); a02 = a02.addingProduct(x2, w0)
-                let w1 = SIMD8<Float>(repeating: wp[1])
-                a10 = a10.addingProduct(x0, w1); a11 = a11.addingProduct(x1, w1); a12 = a12.addingProduct(x2, w1)
-                let w2 = SIMD8<Float>(repeating: wp[2])
-                a20 = a20.addingProduct(x0, w2); a21 = a21.addingProduct(x1, w2); a22 = a22.addingProduct(x2, w2)
-                let w3 = SIMD8<Float>(repeating: wp[3])
-                a30 = a30.addingProduct(x0, w3); a31 = a31.addingProduct(x1, w3); a32 = a32.addingProduct(x2, w3)
+                sums.add(xp, weights: wp)
                 wp += 4; xp += ld
             }
-            let o = mb + vi * 8
-            store8(a00, o); store8(a01, o + 8); store8(a02, o + 16)
-            store8(a10, o + ld); store8(a11, o + ld + 8); store8(a12, o + ld + 16)
-            store8(a20, o + 2 * ld); store8(a21, o + 2 * ld + 8); store8(a22, o + 2 * ld + 16)
-            store8(a30, o + 3 * ld); store8(a31, o + 3 * ld + 8); store8(a32, o + 3 * ld + 16)
+            sums.store(mb + vi * 8, channelStride: ld)
             vi += 3
         }
         if vi + 2 <= vectors {
