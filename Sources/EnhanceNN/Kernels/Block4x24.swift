@@ -31,6 +31,23 @@ struct Block4x24 {
         a30 = a30.addingProduct(x0, w3); a31 = a31.addingProduct(x1, w3); a32 = a32.addingProduct(x2, w3)
     }
 
+    /// Adds a convolution at 24 consecutive (wide) positions: for each of `channels` input
+    /// channels (`channelStride` apart from `x`) and each of its `tapCount` taps (offsets
+    /// `taps[t]`), `w[0 ..< 4] · x[c · channelStride + taps[t] ..< + 24]`, with `w` advancing by 4
+    /// (weights packed `[c][t][4]`, `PackedWeights.block`).
+    @_transparent
+    mutating func addTaps(_ x: UnsafePointer<Float>, channels: Int, channelStride: Int, taps: UnsafePointer<Int>,
+                          tapCount: Int, weights w: UnsafePointer<Float>) {
+        var wp = w, xc = x
+        for _ in 0..<channels {
+            for t in 0..<tapCount {
+                add(xc + taps[t], weights: wp)
+                wp += 4
+            }
+            xc += channelStride
+        }
+    }
+
     /// The activation `v > 0 ? v : slopes[co + i] · v` on channel i (nothing for nil).
     @_transparent
     mutating func activate(_ slopes: UnsafePointer<Float>?, co: Int) {

@@ -122,15 +122,7 @@ func convThenPointwiseBlocks(_ band: WideBand, first: PackedWeights, taps: Unsaf
         for b in 0..<first.blocks {
             let co = b * 4
             var sums = Block4x24(bias: bias1, co: co)
-            var wp = first.block(b)
-            var xc = band.x + p
-            for _ in 0..<inC {
-                for t in 0..<T {
-                    sums.add(xc + taps[t], weights: wp)
-                    wp += 4
-                }
-                xc += cs
-            }
+            sums.addTaps(band.x + p, channels: inC, channelStride: cs, taps: taps, tapCount: T, weights: first.block(b))
             sums.activate(slopes1, co: co)
             sums.store(mid + co * 24, channelStride: 24)
         }
@@ -198,15 +190,7 @@ func wideBlocks(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer<
         for b in 0..<w.blocks {
             let co = b * 4
             var sums = Block4x24(bias: bias, co: co)
-            var wp = w.block(b)
-            var xc = band.x + p
-            for _ in 0..<inC {
-                for t in 0..<T {
-                    sums.add(xc + taps[t], weights: wp)
-                    wp += 4
-                }
-                xc += cs
-            }
+            sums.addTaps(band.x + p, channels: inC, channelStride: cs, taps: taps, tapCount: T, weights: w.block(b))
             sums.activate(slopes, co: co)
             sums.storeWide(band, co: co, p: p, q0, q1, q2)
         }

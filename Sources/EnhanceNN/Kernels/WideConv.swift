@@ -67,15 +67,7 @@ func wideForward(_ band: WideBand, weights w: PackedWeights, taps: UnsafePointer
         for b in 0..<w.blocks {
             let co = b * 4
             var sums = Block4x24(bias: bias, co: co)
-            var wp = w.block(b)
-            var xc = band.x + p
-            for _ in 0..<inC {
-                for t in 0..<T {
-                    sums.add(xc + taps[t], weights: wp)
-                    wp += 4
-                }
-                xc += cs
-            }
+            sums.addTaps(band.x + p, channels: inC, channelStride: cs, taps: taps, tapCount: T, weights: w.block(b))
             sums.storeWide(band, co: co, p: p, s0, s1, s2)
         }
         p += 24
