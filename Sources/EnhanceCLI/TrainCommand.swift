@@ -38,6 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-augment"), help: "No down-scaling, flips or rotations.") var noAugment = false
     @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning, transfer).") var initFrom: String?
     @Option(name: .customLong("init-map"), help: "With --init: fill layer DST from the base model's layer SRC (DST=SRC, repeatable).") var initMap: [String] = []
+    @Option(help: "Keep a moving average of the weights with this decay (e.g. 0.999); validate and save it instead of the raw weights.") var ema: Double?
     @Option(name: .shortAndLong, help: "Output folder.") var output: String?
     @Option(help: "Progress line every N steps.") var logEvery: Int?
     @Option(help: "Validate every N steps.") var validateEvery: Int?
@@ -94,6 +95,10 @@ struct TrainCommand: ParsableCommand {
             let parts = entry.split(separator: "=")
             guard parts.count == 2 else { throw ValidationError("--init-map expects DST=SRC, got '\(entry)'") }
             c.initMap[String(parts[0])] = String(parts[1])
+        }
+        if let ema {
+            guard ema >= 0 && ema < 1 else { throw ValidationError("--ema must be in [0, 1), got \(ema)") }
+            c.ema = ema
         }
         if let output { c.outputFolder = output }
         if let logEvery { c.logEvery = logEvery }

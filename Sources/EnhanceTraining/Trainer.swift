@@ -56,6 +56,8 @@ public final class Trainer {
     let schedule: LearningRateSchedule
     var sampler: BatchSampler
     public private(set) var step = 0
+    /// The exponential moving average of the parameters (`config.ema`), in `network.parameters` order.
+    public private(set) var averagedParameters: [Tensor]?
     var wallSeconds = 0.0
     public private(set) var bestPSNR = -Double.infinity
     var history: [TrainingLogRow] = []
@@ -114,6 +116,10 @@ public final class Trainer {
             }
         }
         optimizer = try Trainer.makeOptimizer(config)
+        if let decay = config.ema {
+            guard decay >= 0 && decay < 1 else { throw TrainingError("--ema must be in [0, 1), got \(decay)") }
+            averagedParameters = network.parameters
+        }
     }
 
     /// How a deblocking run's inputs were made, for its training record.
@@ -219,8 +225,9 @@ public final class Trainer {
         }
     }
 
-    /// The model as it stands, with its metadata and a training record.
-    public func currentModel(validationPSNR: Double) -> Model {
+    /// The model as it stands, with its metadata and a training record: the weight average when
+    /// the run keeps one (`config.ema`) unless `raw`, else the weights themselves.
+    public func currentModel(validationPSNR: Double, raw: Bool = false) -> Model {
         let data = config.trainFolders.map(TrainingConfig.folderLabel).joined(separator: " + ")
             + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augment ? ", augmented" : ""))"
             + (config.quality.map { ", \(Trainer.degradationNote(config.degradation, quality: $0))" } ?? "")
@@ -229,10 +236,13 @@ public final class Trainer {
             wallSeconds: wallSeconds, validationPSNR: validationPSNR,
             validationSet: config.validationFolder.map(TrainingConfig.folderLabel) ?? "",
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
-                + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? ""))
+                + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "")
+                + (config.ema.map { raw ? "" : ", weights: moving average with decay \($0)" } ?? ""))
         let info = ModelInfo(name: config.modelName, task: task, architecture: architecture,
                              scale: config.inputDegradation.scale, jpegQuality: config.quality, training: record)
-        return Model(info: info, network: network)
+        var weights = network
+        if !raw, let averaged = averagedParameters { weights.parameters = averaged }
+        return Model(info: info, network: weights)
     }
 
     // MARK: The loop
@@ -253,8 +263,23 @@ public final class Trainer {
         let back = network.backward(outputGradient: fullGradient, activations: activations, needsInputGradient: false,
                                     context: context)
         optimizer.update(&network, gradients: back.parameterGradients)
+        if let decay = config.ema { updateAverage(decay: Float(decay)) }
         step += 1
         return value
+    }
+
+    /// average ← decay · average + (1 − decay) · weights, for every parameter.
+    func updateAverage(decay: Float) {
+        guard var averaged = averagedParameters else { return }
+        let current = network.parameters
+        for i in averaged.indices {
+            averaged[i].storage.withUnsafeMutableBufferPointer { a in
+                current[i].storage.withUnsafeBufferPointer { w in
+                    for j in 0..<a.count { a[j] = decay * a[j] + (1 - decay) * w[j] }
+                }
+            }
+        }
+        averagedParameters = averaged
     }
 
     /// PSNR of one validation image restored by `method` (nil: the baseline, bicubic or the JPEG itself).
@@ -271,10 +296,11 @@ public final class Trainer {
 
     var baselineName: String { config.quality == nil ? "bicubic" : "JPEG" }
 
-    /// Mean validation PSNR (Y, protocol of the evaluation) of the current weights.
-    public func validate() -> Double? {
+    /// Mean validation PSNR (Y, protocol of the evaluation) of the current weights (their
+    /// average when the run keeps one, unless `raw`).
+    public func validate(raw: Bool = false) -> Double? {
         guard !validation.isEmpty else { return nil }
-        let model = currentModel(validationPSNR: 0)
+        let model = currentModel(validationPSNR: 0, raw: raw)
         let method = ModelMethod(model: model, context: context)
         let total = validation.reduce(0.0) { $0 + Trainer.psnr(of: $1, method: method) }
         return total / Double(validation.count)
@@ -324,6 +350,7 @@ public final class Trainer {
                 if validateNow, let v = validate() {
                     row.validationPSNR = v
                     line += String(format: "  validation %.3f dB", v)
+                    if averagedParameters != nil, let r = validate(raw: true) { line += String(format: " (raw weights %.3f)", r) }
                     if v > bestPSNR {
                         bestPSNR = v
                         try currentModel(validationPSNR: v).write(to: bestURL)
@@ -370,6 +397,9 @@ public final class Trainer {
         var tensors = network.namedParameters.map { (name: "model." + $0.name, tensor: $0.tensor) }
         let opt = optimizer.exportState()
         for name in opt.tensors.keys.sorted() { tensors.append((name: "optimizer." + name, tensor: opt.tensors[name]!)) }
+        if let averaged = averagedParameters {
+            for (p, a) in zip(network.namedParameters, averaged) { tensors.append((name: "average." + p.name, tensor: a)) }
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -406,10 +436,11 @@ public final class Trainer {
         if let mismatch = config.resumeMismatch(with: saved) {
             throw TrainingError("\(path): checkpoint was made with different settings (\(mismatch))")
         }
-        var modelTensors: [String: Tensor] = [:], optTensors: [String: Tensor] = [:]
+        var modelTensors: [String: Tensor] = [:], optTensors: [String: Tensor] = [:], averageTensors: [String: Tensor] = [:]
         for (name, t) in file.tensors {
             if name.hasPrefix("model.") { modelTensors[String(name.dropFirst(6))] = t }
             else if name.hasPrefix("optimizer.") { optTensors[String(name.dropFirst(10))] = t }
+            else if name.hasPrefix("average.") { averageTensors[String(name.dropFirst(8))] = t }
         }
         do { try network.load(modelTensors, file: path) } catch {
             throw TrainingError("checkpoint does not match \(config.model): \(error)")
@@ -417,6 +448,13 @@ public final class Trainer {
         let optMeta = (file.metadata["optimizer"]).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
         do { try optimizer.importState(OptimizerState(tensors: optTensors, metadata: optMeta), matching: network) } catch {
             throw TrainingError("\(path): \(error)")
+        }
+        if averagedParameters != nil {
+            var average = network
+            do { try average.load(averageTensors, file: path) } catch {
+                throw TrainingError("\(path): checkpoint has no usable weight average (\(error))")
+            }
+            averagedParameters = average.parameters
         }
         step = s
         wallSeconds = file.metadata["wall_seconds"].flatMap(Double.init) ?? 0

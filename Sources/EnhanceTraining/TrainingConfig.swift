@@ -43,6 +43,10 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// With `initFrom`: parameter-prefix renames, destination to source (`"6": "4"` fills layer 6
     /// from the base model's layer 4, e.g. the reconstruction layer when going shallow to deep).
     public var initMap: [String: String] = [:]
+    /// Decay of an exponential moving average of the weights (e.g. 0.999), updated after every
+    /// step; when set, validation, `best.safetensors` and the saved model use the average
+    /// instead of the raw weights. nil: no average.
+    public var ema: Double?
     public var outputFolder: String = "runs/train"
     public var logEvery: Int = 100
     public var validateEvery: Int = 1000
@@ -51,7 +55,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, outputFolder, logEvery, validateEvery, checkpointEvery
+        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, ema, outputFolder, logEvery, validateEvery, checkpointEvery
     }
 
     /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
@@ -85,6 +89,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(type(of: self.augment).self, forKey: .augment) { self.augment = v }
         if let v = try c.decodeIfPresent(type(of: self.initFrom).self, forKey: .initFrom) { self.initFrom = v }
         if let v = try c.decodeIfPresent(type(of: self.initMap).self, forKey: .initMap) { self.initMap = v }
+        if let v = try c.decodeIfPresent(Double.self, forKey: .ema) { self.ema = v }
         if let v = try c.decodeIfPresent(type(of: self.outputFolder).self, forKey: .outputFolder) { self.outputFolder = v }
         if let v = try c.decodeIfPresent(type(of: self.logEvery).self, forKey: .logEvery) { self.logEvery = v }
         if let v = try c.decodeIfPresent(type(of: self.validateEvery).self, forKey: .validateEvery) { self.validateEvery = v }
@@ -140,6 +145,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if patchSize != other.patchSize || patchStride != other.patchStride { diffs.append("patch geometry differs") }
         if augment != other.augment { diffs.append("augmentation differs") }
         if loss != other.loss { diffs.append("loss \(other.loss) vs \(loss)") }
+        if ema != other.ema { diffs.append("weight average \(other.ema.map { "\($0)" } ?? "none") vs \(ema.map { "\($0)" } ?? "none")") }
         return diffs.isEmpty ? nil : diffs.joined(separator: ", ")
     }
 }

@@ -118,8 +118,9 @@ func temporaryFolder(_ name: String) throws -> URL {
         return (set, validation)
     }
 
-    static func train(_ folder: URL, steps: Int, stopAt: Int? = nil, resume: Bool = false) throws -> Trainer {
-        let c = config(folder, steps: steps)
+    static func train(_ folder: URL, steps: Int, stopAt: Int? = nil, resume: Bool = false, ema: Double? = nil) throws -> Trainer {
+        var c = config(folder, steps: steps)
+        c.ema = ema
         let (set, validation) = try data(c)
         let t = try Trainer(config: c, dataset: set, validation: validation)
         try t.run(resume: resume, stopAt: stopAt) { _ in }
@@ -155,6 +156,48 @@ func temporaryFolder(_ name: String) throws -> URL {
         let best = try Model.read(contentsOf: f2.appendingPathComponent("best.safetensors"))
         #expect(best.info.name == "srcnn-9-1-5-x2")
         #expect(best.info.training?.backprops ?? 0 > 0)
+    }
+
+    @Test func movingAverageFollowsItsDefinition() throws {
+        let folder = try temporaryFolder("ema")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = Self.config(folder, steps: 4)
+        c.ema = 0.75
+        let (set, validation) = try Self.data(c)
+        let t = try Trainer(config: c, dataset: set, validation: validation)
+        // average_0 = the initial weights; average_k = 0.75 · average_(k−1) + 0.25 · weights_k.
+        var expected = t.namedParameters.map(\.tensor)
+        #expect(t.averagedParameters == expected)
+        for _ in 0..<4 {
+            t.trainStep()
+            let weights = t.namedParameters.map(\.tensor)
+            for i in expected.indices {
+                for j in expected[i].storage.indices {
+                    expected[i].storage[j] = 0.75 * expected[i].storage[j] + (1 - 0.75) * weights[i].storage[j]
+                }
+            }
+            #expect(t.averagedParameters == expected)
+            #expect(weights != expected)
+        }
+        // The model the run validates and saves is the average; `raw` gives the weights.
+        #expect(t.currentModel(validationPSNR: 0).network.parameters == expected)
+        #expect(t.currentModel(validationPSNR: 0, raw: true).network.parameters == t.namedParameters.map(\.tensor))
+        #expect(t.currentModel(validationPSNR: 0).info.training?.notes.hasSuffix(", weights: moving average with decay 0.75") == true)
+        #expect(t.validate() != t.validate(raw: true))
+    }
+
+    @Test func resumeKeepsTheMovingAverage() throws {
+        let f1 = try temporaryFolder("ema-full"), f2 = try temporaryFolder("ema-resumed")
+        defer { try? FileManager.default.removeItem(at: f1); try? FileManager.default.removeItem(at: f2) }
+        let full = try Self.train(f1, steps: 9, ema: 0.9)
+        _ = try Self.train(f2, steps: 9, stopAt: 5, ema: 0.9)
+        let resumed = try Self.train(f2, steps: 9, resume: true, ema: 0.9)
+        #expect(resumed.averagedParameters != nil)
+        #expect(resumed.averagedParameters == full.averagedParameters)
+        #expect(resumed.namedParameters.map(\.tensor) == full.namedParameters.map(\.tensor))
+        // Resuming with another decay (or none) is refused.
+        let error = #expect(throws: TrainingError.self) { _ = try Self.train(f2, steps: 12, resume: true) }
+        #expect(error?.message == "\(f2.path)/checkpoint.safetensors: checkpoint was made with different settings (weight average 0.9 vs none)")
     }
 
     @Test func refusesCorruptOrMismatchedCheckpoints() throws {
