@@ -12,7 +12,8 @@ struct TrainCommand: ParsableCommand {
         Settings come from --config (a JSON file with the fields of TrainingConfig) and are \
         overridden by the options given. Writes log.csv, checkpoint.safetensors (latest), \
         best.safetensors (best validated model) and curve.svg to --output. --resume continues \
-        a stopped run exactly where its last checkpoint left it.
+        a stopped run exactly where its last checkpoint left it; without --config it takes the \
+        run's settings from that checkpoint, so `enhance train --resume -o DIR` is enough.
         """
     )
 
@@ -52,6 +53,13 @@ struct TrainCommand: ParsableCommand {
 
     func makeConfig() throws -> TrainingConfig {
         var c = TrainingConfig()
+        if config == nil && (resume || redraw) {
+            // The checkpoint's own settings; the options given still override them (and a resume
+            // refuses those that would change the run).
+            do { c = try Trainer.savedConfig(outputFolder: output ?? c.outputFolder) } catch let error as TrainingError {
+                throw ValidationError(error.message)
+            }
+        }
         if let config {
             do {
                 c = try JSONDecoder().decode(TrainingConfig.self, from: Data(contentsOf: URL(fileURLWithPath: config)))

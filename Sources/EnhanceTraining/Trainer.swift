@@ -418,13 +418,14 @@ public final class Trainer {
         try SafeTensors.write(tensors, metadata: metadata, to: checkpointURL)
     }
 
-    func loadCheckpoint() throws {
-        let path = checkpointURL.path
+    /// The checkpoint file of `url` and the settings it was made with.
+    static func readCheckpoint(_ url: URL) throws -> (file: SafeTensorsFile, config: TrainingConfig, step: Int) {
+        let path = url.path
         guard FileManager.default.fileExists(atPath: path) else {
             throw TrainingError("\(path): no checkpoint to resume from")
         }
         let file: SafeTensorsFile
-        do { file = try SafeTensors.read(contentsOf: checkpointURL) } catch {
+        do { file = try SafeTensors.read(contentsOf: url) } catch {
             throw TrainingError("\(path): corrupt checkpoint (\(error))")
         }
         guard file.metadata["format"] == Trainer.checkpointFormat,
@@ -433,6 +434,18 @@ public final class Trainer {
               let s = file.metadata["step"].flatMap(Int.init) else {
             throw TrainingError("\(path): not an Enhance training checkpoint")
         }
+        return (file, saved, s)
+    }
+
+    /// The settings of the run whose checkpoint is in `outputFolder` (`enhance train --resume -o DIR`
+    /// needs nothing else).
+    public static func savedConfig(outputFolder: String) throws -> TrainingConfig {
+        try readCheckpoint(URL(fileURLWithPath: outputFolder).appendingPathComponent("checkpoint.safetensors")).config
+    }
+
+    func loadCheckpoint() throws {
+        let path = checkpointURL.path
+        let (file, saved, s) = try Trainer.readCheckpoint(checkpointURL)
         if let mismatch = config.resumeMismatch(with: saved) {
             throw TrainingError("\(path): checkpoint was made with different settings (\(mismatch))")
         }

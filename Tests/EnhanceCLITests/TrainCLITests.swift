@@ -37,6 +37,20 @@ struct TrainCLITests {
         let resumed = try CLIRun.run(["train", "--config", configURL.path, "--steps", "6", "--resume"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("resumed at step 4"))
+        // --resume without --config: the settings come from the checkpoint; options still override.
+        let bare = try CLIRun.run(["train", "--resume", "-o", out.path, "--steps", "8"])
+        #expect(bare.status == 0, "\(bare.stderr)")
+        #expect(bare.stderr.contains("resumed at step 6"))
+        let log8 = try String(contentsOf: out.appendingPathComponent("log.csv"), encoding: .utf8)
+        #expect(log8.split(separator: "\n").last?.hasPrefix("8,16,") == true)
+        // ... and a setting that would change the run is still refused.
+        let changed = try CLIRun.run(["train", "--resume", "-o", out.path, "--steps", "10", "--batch", "3"])
+        #expect(changed.status == 1)
+        #expect(changed.stderr.contains("checkpoint was made with different settings (batch size 2 vs 3)"))
+        let empty = folder.appendingPathComponent("empty")
+        let none = try CLIRun.run(["train", "--resume", "-o", empty.path])
+        #expect(none.status == 64)
+        #expect(none.stderr.contains("\(empty.path)/checkpoint.safetensors: no checkpoint to resume from"))
     }
 
     @Test func configFileMistakesAreNamed() throws {
