@@ -30,6 +30,8 @@ let package = Package(
                 .linkedLibrary("webp"), .linkedLibrary("webpmux"), .linkedLibrary("webpdemux"),
             ]
         ),
+        // C: SIGINT/SIGTERM recorded by an async-signal-safe handler, so long commands stop cleanly.
+        .target(name: "CInterrupt", cSettings: [.unsafeFlags(["-O2"])]),
         // System library: OpenBLAS (cblas_sgemm).
         .systemLibrary(name: "CBLAS"),
         // Numeric core: tensors, layers, losses, optimizers, weight files. Knows nothing of images.
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "EnhanceCLI",
             dependencies: [
-                "Enhance", "EnhanceTraining",
+                "Enhance", "EnhanceTraining", "CInterrupt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath

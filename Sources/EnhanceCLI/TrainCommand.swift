@@ -1,4 +1,5 @@
 import ArgumentParser
+import CInterrupt
 import Enhance
 import EnhanceTraining
 import EnhanceModels
@@ -149,7 +150,10 @@ struct TrainCommand: ParsableCommand {
             }
             let kind = c.quality == nil ? "" : ", \(c.degradation.rawValue) JPEG degradation at quality \(c.quality!)"
             printError("\(trainer.dataset.files.count) images, \(trainer.dataset.patchCount) sub-images of \(c.patchSize)x\(c.patchSize)\(kind), \(trainer.validation.count) validation images")
-            try trainer.run(resume: resume) { line in printError(line) }
+            // Ctrl-C (or kill): finish the step, checkpoint, exit 128 + signal; a second one stops at once.
+            interrupt_install()
+            let finished = try trainer.run(resume: resume, shouldStop: { interrupt_requested() != 0 }) { line in printError(line) }
+            guard finished else { throw ExitCode(128 + interrupt_requested()) }
             printError("done: \(c.outputFolder)/best.safetensors")
         } catch let error as TrainingError {
             printError("error: \(error.message)")

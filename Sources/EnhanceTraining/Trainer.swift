@@ -307,8 +307,12 @@ public final class Trainer {
     }
 
     /// Runs until `config.steps` (or until step `stopAt`, leaving a checkpoint there, as an
-    /// interrupted session would), logging through `report` (progress lines).
-    public func run(resume: Bool, stopAt: Int? = nil, report: (String) -> Void) throws {
+    /// interrupted session would), logging through `report` (progress lines). `shouldStop` is
+    /// asked after every step: when it says so (Ctrl-C), the run checkpoints where it is and
+    /// returns. Returns whether the run reached `config.steps`.
+    @discardableResult
+    public func run(resume: Bool, stopAt: Int? = nil, shouldStop: () -> Bool = { false },
+                    report: (String) -> Void) throws -> Bool {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         if resume {
             try loadCheckpoint()
@@ -363,13 +367,19 @@ public final class Trainer {
                 lossSum = 0; lossCount = 0
                 windowStart = DispatchTime.now().uptimeNanoseconds; windowSteps = 0
             }
-            if step % config.checkpointEvery == 0 || step == end {
+            let stopping = step < end && shouldStop()
+            if step % config.checkpointEvery == 0 || step == end || stopping {
                 try saveCheckpoint()
                 try writeCurve()
                 lastTick = DispatchTime.now().uptimeNanoseconds
             }
+            if stopping {
+                report("stopped at step \(step) of \(config.steps), checkpoint saved: continue with `enhance train --resume -o \(config.outputFolder)`")
+                return false
+            }
         }
         if validation.isEmpty && step == config.steps { try currentModel(validationPSNR: .nan).write(to: bestURL) }
+        return step == config.steps
     }
 
     func record(_ row: TrainingLogRow) {

@@ -53,6 +53,39 @@ struct TrainCLITests {
         #expect(none.stderr.contains("\(empty.path)/checkpoint.safetensors: no checkpoint to resume from"))
     }
 
+    /// Ctrl-C: the step in progress ends, a checkpoint is written, the exit status is 130, and
+    /// `--resume` continues from that step.
+    @Test func interruptCheckpointsAndExits130() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("data"), out = folder.appendingPathComponent("run")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for i in 0..<2 { try ImageIO.write(sampleImage(width: 64, height: 60 + i), to: data.appendingPathComponent("i\(i).png")) }
+        let process = Process()
+        process.executableURL = CLIRun.executable
+        process.arguments = ["train", "--model", "srcnn-9-1-5", "--scale", "2", "--data", data.path, "--patch", "21",
+                             "--stride", "20", "--batch", "2", "--steps", "10000000", "--threads", "1", "--no-augment",
+                             "--log-every", "100000", "--validate-every", "100000", "--checkpoint-every", "100000", "-o", out.path]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The run has started (and its handler is installed) once log.csv exists.
+        let log = out.appendingPathComponent("log.csv")
+        for _ in 0..<600 where !FileManager.default.fileExists(atPath: log.path) { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: log.path))
+        process.interrupt()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(stderr)")
+        let stopLine = try #require(stderr.split(separator: "\n").first { $0.hasPrefix("stopped at step ") }, "\(stderr)")
+        let step = try #require(Int(stopLine.split(separator: " ")[3]))
+        #expect(stopLine == "stopped at step \(step) of 10000000, checkpoint saved: continue with `enhance train --resume -o \(out.path)`")
+        let resumed = try CLIRun.run(["train", "--resume", "-o", out.path, "--steps", "\(step + 2)"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resumed at step \(step) "))
+    }
+
     @Test func configFileMistakesAreNamed() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -158,6 +158,29 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(best.info.training?.backprops ?? 0 > 0)
     }
 
+    @Test func aStopRequestCheckpointsWhereTheRunIs() throws {
+        let f1 = try temporaryFolder("stop-full"), f2 = try temporaryFolder("stopped")
+        defer { try? FileManager.default.removeItem(at: f1); try? FileManager.default.removeItem(at: f2) }
+        let full = try Self.train(f1, steps: 9)
+        // Asked after every step; the fourth answer is yes (checkpoints come every 3 steps, so
+        // the one at step 4 is the stop's own).
+        let c = Self.config(f2, steps: 9)
+        let (set, validation) = try Self.data(c)
+        let stopped = try Trainer(config: c, dataset: set, validation: validation)
+        var asked = 0, stopLines: [String] = [], resumeLines: [String] = []
+        let stoppedFinished = try stopped.run(resume: false, shouldStop: { asked += 1; return asked == 4 }) { stopLines.append($0) }
+        #expect(!stoppedFinished && stopped.step == 4)
+        #expect(stopLines.last == "stopped at step 4 of 9, checkpoint saved: continue with `enhance train --resume -o \(f2.path)`")
+        let t = try Trainer(config: c, dataset: set, validation: validation)
+        let finished = try t.run(resume: true) { resumeLines.append($0) }
+        #expect(resumeLines.first?.hasPrefix("resumed at step 4 ") == true)
+        #expect(finished && t.step == 9)
+        #expect(t.namedParameters.map(\.tensor) == full.namedParameters.map(\.tensor))
+        // Not asked once the run is complete.
+        let again = try Trainer(config: c, dataset: set, validation: validation)
+        #expect(try again.run(resume: true, shouldStop: { Issue.record("asked after the last step"); return true }) { _ in })
+    }
+
     @Test func movingAverageFollowsItsDefinition() throws {
         let folder = try temporaryFolder("ema")
         defer { try? FileManager.default.removeItem(at: folder) }
