@@ -1,4 +1,5 @@
 import ArgumentParser
+import CInterrupt
 import Enhance
 import EnhanceImage
 import EnhanceModels
@@ -208,7 +209,11 @@ struct UpscaleCommand: ParsableCommand {
         let inputPaths = Set(jobs.map { canonicalPath($0.input) })
         var modelCache: [String: Model] = [:]
         var noiseModels: [Int: Model] = [:]
+        // Ctrl-C (or kill): the file in progress is abandoned (its partial output removed), the
+        // rest are not started; a second Ctrl-C stops at once.
+        interrupt_install()
         for (index, job) in jobs.enumerated() {
+            if interrupt_requested() != 0 { break }
             let start = DispatchTime.now().uptimeNanoseconds
             func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
             var result = FileResult(input: job.input.path, output: job.output?.path, status: "done", seconds: 0, error: nil)
@@ -244,10 +249,16 @@ struct UpscaleCommand: ParsableCommand {
                 try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
                 let writer = try ImageFileWriter(url: out, width: outW, height: outH, colorModel: colorModel,
                                                  options: options, iccProfile: image.iccProfile)
-                try upscaler.upscale(consume image, progress: { reporter.update($0) }) { band, _ in try writer.write(band) }
+                try upscaler.upscale(consume image, progress: { reporter.update($0) }) { band, _ in
+                    if interrupt_requested() != 0 { throw Interrupted() }
+                    try writer.write(band)
+                }
                 try writer.finish()
                 result.seconds = seconds()
                 reporter.finishFile(seconds: result.seconds)
+            } catch is Interrupted {
+                reporter.clearLine()
+                break
             } catch {
                 reporter.clearLine()
                 let message = describe(error, input: job.input.path)
@@ -263,6 +274,11 @@ struct UpscaleCommand: ParsableCommand {
                                   skipped: results.filter { $0.status == "skipped" }.count,
                                   failed: results.filter { $0.status == "failed" }.count)
             print(try jsonString(summary))
+        }
+        let signal = interrupt_requested()
+        if signal != 0 {
+            printError("interrupted: \(results.count) of \(jobs.count) files handled, the rest not started")
+            throw ExitCode(128 + signal)
         }
         if results.contains(where: { $0.status == "failed" }) { throw ExitCode.failure }
     }
@@ -447,6 +463,9 @@ struct Summary: Encodable {
 }
 
 /// Progress on standard error: `[i/n] name  tiles k/K  ETA 12s`, redrawn in place at most 5 times a second.
+/// Thrown from the band callback to abandon the file in progress after Ctrl-C.
+struct Interrupted: Error {}
+
 struct Reporter {
     let enabled: Bool
     let total: Int

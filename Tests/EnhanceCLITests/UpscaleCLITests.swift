@@ -214,6 +214,36 @@ struct UpscaleBatchTests {
         #expect(UpscaleFixtures.tree(flat) == ["a.png"])
     }
 
+    /// Ctrl-C during a batch: exit status 130, a message, the files already written kept, the one
+    /// in progress abandoned without a trace (no `.partial` file), the rest not started.
+    @Test func interruptStopsTheBatchCleanly() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let inputs = folder.appendingPathComponent("in"), out = folder.appendingPathComponent("out")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        let count = 40
+        for i in 0..<count { try ImageIO.write(sampleImage(width: 96, height: 96), to: inputs.appendingPathComponent("i\(i).png")) }
+        let process = Process()
+        process.executableURL = CLIRun.executable
+        // Slow on purpose (the 9-5-5 network, eight passes each): seconds for the whole batch.
+        process.arguments = ["upscale", inputs.path, "-o", out.path, "--scale", "2", "--model", "srcnn-9-5-5-x2", "--tta", "--threads", "1"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        func written() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? [] }
+        for _ in 0..<3000 where !written().contains(where: { $0.hasSuffix(".png") && !$0.hasPrefix(".") }) { usleep(10_000) }
+        process.interrupt()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(stderr)")
+        let files = written()
+        #expect(!files.isEmpty && files.count < count)
+        #expect(!files.contains { $0.hasPrefix(".") }, "left behind: \(files)")
+        #expect(stderr.contains("interrupted: ") && stderr.contains(" of \(count) files handled, the rest not started"), "\(stderr)")
+        for name in files { #expect(try ImageIO.read(contentsOf: out.appendingPathComponent(name)).width == 192) }
+    }
+
     @Test func skipExisting() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
