@@ -271,6 +271,7 @@ public final class Trainer {
     /// average ← decay · average + (1 − decay) · weights, for every parameter.
     func updateAverage(decay: Float) {
         guard var averaged = averagedParameters else { return }
+        averagedParameters = nil  // `averaged` is then the only owner: updated in place, not copied
         let current = network.parameters
         for i in averaged.indices {
             averaged[i].storage.withUnsafeMutableBufferPointer { a in
