@@ -5,13 +5,19 @@ import Testing
 
 @Suite(.enabled(if: CLIRun.available, "the enhance executable is not built beside the tests"))
 struct TrainCLITests {
+    /// Two small training images in `folder/data`.
+    static func trainingImages(in folder: URL) throws -> URL {
+        let data = folder.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        for i in 0..<2 { try ImageIO.write(sampleImage(width: 64, height: 60 + i), to: data.appendingPathComponent("i\(i).png")) }
+        return data
+    }
+
     /// A config file gives the settings, the command line overrides them, and the run writes its files.
     @Test func configFileWithOverridesTrainsAndResumes() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let data = folder.appendingPathComponent("data"), out = folder.appendingPathComponent("run")
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        for i in 0..<2 { try ImageIO.write(sampleImage(width: 64, height: 60 + i), to: data.appendingPathComponent("i\(i).png")) }
+        let data = try Self.trainingImages(in: folder), out = folder.appendingPathComponent("run")
         let config: [String: Any] = [
             "model": "srcnn-9-1-5", "scale": 2, "steps": 3, "batchSize": 2, "patchSize": 21, "patchStride": 20,
             "trainFolders": [data.path], "validationFolder": data.path, "logEvery": 1, "validateEvery": 2,
@@ -58,9 +64,7 @@ struct TrainCLITests {
     @Test func interruptCheckpointsAndExits130() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let data = folder.appendingPathComponent("data"), out = folder.appendingPathComponent("run")
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        for i in 0..<2 { try ImageIO.write(sampleImage(width: 64, height: 60 + i), to: data.appendingPathComponent("i\(i).png")) }
+        let data = try Self.trainingImages(in: folder), out = folder.appendingPathComponent("run")
         let process = Process()
         process.executableURL = CLIRun.executable
         process.arguments = ["train", "--model", "srcnn-9-1-5", "--scale", "2", "--data", data.path, "--patch", "21",
