@@ -41,6 +41,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning, transfer).") var initFrom: String?
     @Option(name: .customLong("init-map"), help: "With --init: fill layer DST from the base model's layer SRC (DST=SRC, repeatable).") var initMap: [String] = []
     @Option(help: "Keep a moving average of the weights with this decay (e.g. 0.999); validate and save it instead of the raw weights.") var ema: Double?
+    @Flag(name: .customLong("revive-dead"), help: "Re-initialise ReLU units that never fire (checked before the first update and at every validation; the output is unchanged when it happens).") var reviveDead = false
     @Option(name: .shortAndLong, help: "Output folder.") var output: String?
     @Option(help: "Progress line every N steps.") var logEvery: Int?
     @Option(help: "Validate every N steps.") var validateEvery: Int?
@@ -109,6 +110,7 @@ struct TrainCommand: ParsableCommand {
             guard ema >= 0 && ema < 1 else { throw ValidationError("--ema must be in [0, 1), got \(ema)") }
             c.ema = ema
         }
+        if reviveDead { c.reviveDeadUnits = true }
         if let output { c.outputFolder = output }
         if let logEvery { c.logEvery = logEvery }
         if let validateEvery { c.validateEvery = validateEvery }

@@ -130,7 +130,7 @@ struct UpscaleCommand: ParsableCommand {
     @Option(name: .long, help: "Tile side in network-input pixels (default: from --memory). The result does not depend on it.")
     var tile: Int?
 
-    @Option(name: .long, help: "Working memory for tiles and bands in MB, besides the decoded input (default 128).")
+    @Option(name: .long, help: "Working memory for tiles and bands in MB, besides the decoded input.")
     var memory: Int = Upscaler.defaultMemoryBudget >> 20
 
     @Flag(help: "No progress on standard error.")

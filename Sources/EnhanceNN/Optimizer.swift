@@ -56,6 +56,9 @@ public protocol Optimizer: Sendable {
     func exportState() -> OptimizerState
     /// Restores `exportState()` output; throws when kind, names or shapes disagree.
     mutating func importState(_ state: OptimizerState) throws
+    /// Forgets the history of re-initialised elements of parameter `name`
+    /// (`Sequential.reviveUnits`), so that their first updates are those of a fresh parameter.
+    mutating func resetState(of name: String, elements: [Int])
 }
 
 extension Optimizer {
@@ -164,6 +167,13 @@ public struct SGD: Optimizer {
     public mutating func importState(_ state: OptimizerState) throws {
         step = try importSlots(state, kind: "sgd", slots: ["momentum"], into: &slots)
     }
+
+    /// The momentum of those elements becomes 0.
+    public mutating func resetState(of name: String, elements: [Int]) {
+        guard var v = slots["momentum." + name] else { return }
+        for e in elements { v.storage[e] = 0 }
+        slots["momentum." + name] = v
+    }
 }
 
 /// Adam (Kingma & Ba 2015) with bias correction; optional L2 weight decay added to the
@@ -234,6 +244,19 @@ public struct Adam: Optimizer {
 
     public mutating func importState(_ state: OptimizerState) throws {
         step = try importSlots(state, kind: "adam", slots: ["m", "v"], into: &slots)
+    }
+
+    /// The first moment of those elements becomes 0 and the second the mean of the other elements'
+    /// of the same tensor: a zero second moment, with a late step's bias correction, would make
+    /// their updates several times the learning rate for about the next thousand steps.
+    public mutating func resetState(of name: String, elements: [Int]) {
+        guard var m = slots["m." + name], var v = slots["v." + name], !elements.isEmpty else { return }
+        let reset = Set(elements)
+        var sum = 0.0, count = 0
+        for j in 0..<v.count where !reset.contains(j) { sum += Double(v.storage[j]); count += 1 }
+        let typical = count > 0 ? Float(sum / Double(count)) : 0
+        for e in elements { m.storage[e] = 0; v.storage[e] = typical }
+        slots["m." + name] = m; slots["v." + name] = v
     }
 }
 

@@ -59,6 +59,8 @@ public final class Trainer {
     /// The exponential moving average of the parameters (`config.ema`), in `network.parameters` order.
     public private(set) var averagedParameters: [Tensor]?
     var wallSeconds = 0.0
+    /// Units re-initialised so far (`config.reviveDeadUnits`).
+    public private(set) var revivedUnits = 0
     public private(set) var bestPSNR = -Double.infinity
     var history: [TrainingLogRow] = []
     var bicubicPSNR: Double?
@@ -237,7 +239,8 @@ public final class Trainer {
             validationSet: config.validationFolder.map(TrainingConfig.folderLabel) ?? "",
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "")
-                + (config.ema.map { raw ? "" : ", weights: moving average with decay \($0)" } ?? ""))
+                + (config.ema.map { raw ? "" : ", weights: moving average with decay \($0)" } ?? "")
+                + (config.reviveDeadUnits ? ", dead ReLU units revived (\(revivedUnits) in all)" : ""))
         let info = ModelInfo(name: config.modelName, task: task, architecture: architecture,
                              scale: config.inputDegradation.scale, jpegQuality: config.quality, training: record)
         var weights = network
@@ -266,6 +269,52 @@ public final class Trainer {
         if let decay = config.ema { updateAverage(decay: Float(decay)) }
         step += 1
         return value
+    }
+
+    /// Training batches a dead-unit check looks at (those of the next updates): 8 x 16 sub-images
+    /// of 64² give each unit of AR-CNN's 7x7 layer 320 000 positions to fire at.
+    public static let probeBatches = 8
+
+    /// How often each rectified unit fires on the training batches of the next
+    /// `probeBatches` updates (the raw weights, not their average).
+    public func unitActivity() -> [UnitActivity] {
+        var total: [UnitActivity] = []
+        for k in 0..<Trainer.probeBatches {
+            let (input, _) = dataset.makeBatch(sampler.batch(step: step + k))
+            let batch = network.unitActivity(input, context: context)
+            total = total.isEmpty ? batch : zip(total, batch).map { a, b in
+                UnitActivity(layer: a.layer, activeFraction: zip(a.activeFraction, b.activeFraction).map { $0 + $1 })
+            }
+        }
+        return total.map { UnitActivity(layer: $0.layer, activeFraction: $0.activeFraction.map { $0 / Double(Trainer.probeBatches) }) }
+    }
+
+    /// Re-initialises the units that never fired in `unitActivity()` (new incoming weights from a
+    /// generator seeded by the run's seed and the step, so a resumed run does the same, and the
+    /// bias from the next update's batch, `Sequential.reviveUnits`), resets
+    /// their optimizer history, and copies them into the weight average. Returns a line for the
+    /// log, or nil when every unit is alive.
+    public func reviveDeadUnits() -> String? {
+        let activity = unitActivity()
+        guard activity.contains(where: { !$0.deadUnits.isEmpty }) else { return nil }
+        var rng = SeededGenerator(seed: config.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step))
+        let probe = dataset.makeBatch(sampler.batch(step: step)).input
+        let names = network.parameterNames
+        var parts: [String] = []
+        for a in activity where !a.deadUnits.isEmpty {
+            let revived = network.reviveUnits(a.deadUnits, ofLayer: a.layer, rng: &rng, probe: probe, context: context)
+            let current = network.parameters
+            for r in revived {
+                optimizer.resetState(of: names[r.parameter], elements: r.elements)
+                if averagedParameters != nil {
+                    for e in r.elements { averagedParameters![r.parameter].storage[e] = current[r.parameter].storage[e] }
+                }
+            }
+            revivedUnits += a.deadUnits.count
+            parts.append("layer \(a.layer): \(a.deadUnits.count) of \(a.activeFraction.count)")
+        }
+        let count = activity.reduce(0) { $0 + $1.deadUnits.count }
+        return "step \(step)  revived \(count) dead unit\(count == 1 ? "" : "s") (\(parts.joined(separator: ", ")))"
     }
 
     /// average ← decay · average + (1 − decay) · weights, for every parameter.
@@ -335,6 +384,10 @@ public final class Trainer {
         var lastTick = DispatchTime.now().uptimeNanoseconds
         let end = min(config.steps, stopAt ?? config.steps)
         while step < end {
+            if config.reviveDeadUnits && step % config.validateEvery == 0 {
+                if let line = reviveDeadUnits() { report(line) }
+                lastTick = DispatchTime.now().uptimeNanoseconds   // not training time, as validation
+            }
             lossSum += trainStep()
             lossCount += 1
             windowSteps += 1
@@ -423,6 +476,7 @@ public final class Trainer {
             "step": String(step),
             "wall_seconds": String(wallSeconds),
             "best_psnr": String(bestPSNR),
+            "revived_units": String(revivedUnits),
             "bicubic_psnr": bicubicPSNR.map { String($0) } ?? "",
             "history": String(decoding: try encoder.encode(historyRows), as: UTF8.self),
         ]
@@ -483,6 +537,7 @@ public final class Trainer {
         step = s
         wallSeconds = file.metadata["wall_seconds"].flatMap(Double.init) ?? 0
         bestPSNR = file.metadata["best_psnr"].flatMap(Double.init) ?? -.infinity
+        revivedUnits = file.metadata["revived_units"].flatMap(Int.init) ?? 0
         bicubicPSNR = file.metadata["bicubic_psnr"].flatMap(Double.init)
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

@@ -47,6 +47,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// step; when set, validation, `best.safetensors` and the saved model use the average
     /// instead of the raw weights. nil: no average.
     public var ema: Double?
+    /// Re-initialise ReLU units that never fire (`Sequential.reviveUnits`), checked before the
+    /// first update and after every `validateEvery` updates on `Trainer.probeBatches` batches.
+    public var reviveDeadUnits: Bool = false
     public var outputFolder: String = "runs/train"
     public var logEvery: Int = 100
     public var validateEvery: Int = 1000
@@ -55,7 +58,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, ema, outputFolder, logEvery, validateEvery, checkpointEvery
+        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, ema, reviveDeadUnits, outputFolder, logEvery, validateEvery, checkpointEvery
     }
 
     /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
@@ -90,6 +93,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(type(of: self.initFrom).self, forKey: .initFrom) { self.initFrom = v }
         if let v = try c.decodeIfPresent(type(of: self.initMap).self, forKey: .initMap) { self.initMap = v }
         if let v = try c.decodeIfPresent(Double.self, forKey: .ema) { self.ema = v }
+        if let v = try c.decodeIfPresent(Bool.self, forKey: .reviveDeadUnits) { self.reviveDeadUnits = v }
         if let v = try c.decodeIfPresent(type(of: self.outputFolder).self, forKey: .outputFolder) { self.outputFolder = v }
         if let v = try c.decodeIfPresent(type(of: self.logEvery).self, forKey: .logEvery) { self.logEvery = v }
         if let v = try c.decodeIfPresent(type(of: self.validateEvery).self, forKey: .validateEvery) { self.validateEvery = v }
@@ -146,6 +150,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if augment != other.augment { diffs.append("augmentation differs") }
         if loss != other.loss { diffs.append("loss \(other.loss) vs \(loss)") }
         if ema != other.ema { diffs.append("weight average \(other.ema.map { "\($0)" } ?? "none") vs \(ema.map { "\($0)" } ?? "none")") }
+        if reviveDeadUnits != other.reviveDeadUnits { diffs.append("reviving dead units \(other.reviveDeadUnits ? "on" : "off") vs \(reviveDeadUnits ? "on" : "off")") }
         return diffs.isEmpty ? nil : diffs.joined(separator: ", ")
     }
 }

@@ -223,6 +223,71 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(error?.message == "\(f2.path)/checkpoint.safetensors: checkpoint was made with different settings (weight average 0.9 vs none)")
     }
 
+    /// A run with `reviveDeadUnits` from a model whose units 1 and 5 of the first layer and 3 of
+    /// the second can never fire (bias −100).
+    static func reviveConfig(_ folder: URL, steps: Int) throws -> TrainingConfig {
+        let arch = Architecture(familyName: "srcnn-9-1-5", scale: 2)!
+        var network = arch.makeNetwork(seed: 5)
+        var p = network.parameters
+        p[1].storage[1] = -100; p[1].storage[5] = -100; p[3].storage[3] = -100
+        network.parameters = p
+        let file = folder.appendingPathComponent("dead.safetensors")
+        try Model(info: ModelInfo(name: "srcnn-9-1-5-x2", task: .superResolution, architecture: arch, scale: 2), network: network)
+            .write(to: file)
+        var c = config(folder.appendingPathComponent("run"), steps: steps)
+        c.initFrom = file.path
+        c.reviveDeadUnits = true
+        c.ema = 0.9
+        return c
+    }
+
+    @Test func deadUnitsAreRevivedWithoutChangingTheOutput() throws {
+        let folder = try temporaryFolder("revive")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let c = try Self.reviveConfig(folder, steps: 9)
+        let (set, validation) = try Self.data(c)
+        let t = try Trainer(config: c, dataset: set, validation: validation)
+        let dead = t.unitActivity().map(\.deadUnits)
+        #expect(dead.count == 2 && Set([1, 5]).isSubset(of: dead[0]) && dead[1].contains(3))
+        let before = t.validate()
+        let line = t.reviveDeadUnits()
+        let count = dead[0].count + dead[1].count
+        #expect(line == "step 0  revived \(count) dead units (layer 0: \(dead[0].count) of 64, layer 2: \(dead[1].count) of 32)")
+        #expect(t.revivedUnits == count)
+        #expect(t.validate() == before)
+        #expect(t.unitActivity().allSatisfy { $0.deadUnits.isEmpty })
+        #expect(t.reviveDeadUnits() == nil)
+        // The average holds the revived weights too (it would otherwise blend in the dead ones).
+        #expect(t.averagedParameters == t.namedParameters.map(\.tensor))
+        #expect(t.currentModel(validationPSNR: 0).info.training?.notes.hasSuffix(", dead ReLU units revived (\(count) in all)") == true)
+    }
+
+    @Test func resumeRevivesAsTheUninterruptedRun() throws {
+        let f1 = try temporaryFolder("revive-full"), f2 = try temporaryFolder("revive-resumed")
+        defer { try? FileManager.default.removeItem(at: f1); try? FileManager.default.removeItem(at: f2) }
+        func run(_ folder: URL, stopAt: Int? = nil, resume: Bool = false) throws -> (Trainer, [String]) {
+            let c = try Self.reviveConfig(folder, steps: 9)
+            let (set, validation) = try Self.data(c)
+            let t = try Trainer(config: c, dataset: set, validation: validation)
+            var lines: [String] = []
+            try t.run(resume: resume, stopAt: stopAt) { lines.append($0) }
+            return (t, lines.filter { $0.contains("revived") })
+        }
+        let (full, fullLines) = try run(f1)
+        _ = try run(f2, stopAt: 5)
+        let (resumed, _) = try run(f2, resume: true)
+        #expect(fullLines.first?.hasPrefix("step 0  revived ") == true)
+        #expect(resumed.namedParameters.map(\.tensor) == full.namedParameters.map(\.tensor))
+        #expect(resumed.averagedParameters == full.averagedParameters)
+        #expect(resumed.revivedUnits == full.revivedUnits && full.revivedUnits >= 3)
+        // Resuming without reviving is another run.
+        var off = try Self.reviveConfig(f2, steps: 12)
+        off.reviveDeadUnits = false
+        let (set, validation) = try Self.data(off)
+        let error = #expect(throws: TrainingError.self) { try Trainer(config: off, dataset: set, validation: validation).run(resume: true) { _ in } }
+        #expect(error?.message == "\(f2.path)/run/checkpoint.safetensors: checkpoint was made with different settings (reviving dead units on vs off)")
+    }
+
     @Test func refusesCorruptOrMismatchedCheckpoints() throws {
         let folder = try temporaryFolder("corrupt")
         defer { try? FileManager.default.removeItem(at: folder) }
