@@ -1,6 +1,8 @@
 import ArgumentParser
 import Enhance
+import EnhanceImage
 import EnhanceModels
+import EnhanceNN
 import Foundation
 
 struct ModelsCommand: ParsableCommand {
@@ -11,6 +13,18 @@ struct ModelsCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print one JSON document.")
     var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Instead of the list: how often each ReLU unit fires on this dataset (folder, or a name under $ENHANCE_DATASETS), inputs made as `enhance eval` makes them; units that never fire are dead.", valueName: "dir"))
+    var activity: String?
+
+    @Option(name: .customLong("model"), help: "With --activity: the models to measure (default: every shipped model with ReLU units). Repeatable.")
+    var modelNames: [String] = []
+
+    @Option(help: "Worker threads (default: all cores).") var threads: Int?
+
+    func validate() throws {
+        if activity == nil && !modelNames.isEmpty { throw ValidationError("--model applies to --activity") }
+    }
 
     struct Listing: Encodable {
         var `default`: String?
@@ -37,6 +51,7 @@ struct ModelsCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let activity { return try runActivity(dataset: resolveDataset(activity)) }
         let (entries, problems) = ModelCatalog.scan()
         let models = entries.map(\.info)
         for p in problems { printError("warning: \(p)") }
@@ -60,5 +75,34 @@ struct ModelsCommand: ParsableCommand {
                   + pad(m.architecture.familyName, 18) + pad(String(m.receptiveField), 5) + pad(String(Self.cost(m)), 9) + v)
         }
         print("* default for its scale (upscale) or JPEG quality (--noise); MACs/px: multiply-adds per output pixel")
+    }
+
+    /// `--activity`: one table per model (or one JSON document).
+    func runActivity(dataset: URL) throws {
+        let context = ComputeContext(threads: threads)
+        var reports: [UnitActivityReport] = []
+        do {
+            let models = modelNames.isEmpty
+                ? try ModelCatalog.scan().entries.map { try Model.read(contentsOf: $0.url) }.filter { !$0.network.rectifiedConvolutions.isEmpty }
+                : try modelNames.map { try ModelCatalog.load($0) }
+            for model in models {
+                let report = try UnitActivityReport.measure(model: model, dataset: dataset, context: context)
+                reports.append(report)
+                if json { continue }
+                print("\(report.model) on \(report.dataset) (\(report.images) images)")
+                if report.layers.isEmpty { print("  no ReLU units between convolutions"); continue }
+                print("  " + pad("layer", 7) + pad("units", 7) + pad("never fire", 12) + "fire on < 1 % of positions")
+                for l in report.layers {
+                    print("  " + pad(String(l.layer), 7) + pad(String(l.units), 7) + pad(String(l.dead.count), 12) + String(l.rare.count))
+                }
+            }
+        } catch let error as ImageIOError {
+            printError("error: \(error.description)"); throw ExitCode.failure
+        } catch let error as DatasetError {
+            printError("error: \(error.description)"); throw ExitCode.failure
+        } catch let error as ModelError {
+            printError("error: \(error.message)"); throw ExitCode.failure
+        }
+        if json { print(try jsonString(reports)) }
     }
 }
