@@ -74,8 +74,11 @@ extension Sequential {
     }
 
     /// Gives output channels `units` of the convolution at `layer` (one of
-    /// `rectifiedConvolutions`) new incoming weights from the layer's own initialiser and zero
-    /// weights out of them in the next convolution. The bias is 0, or with a `probe` batch the
+    /// `rectifiedConvolutions`) new incoming weights from the layer's own initialiser, shifted to
+    /// sum to zero, and zero weights out of them in the next convolution. (The units found dead
+    /// in the shipped models still had their initial weights, with sums of −4 to −23 over the
+    /// 3136 inputs of AR-CNN's 7x7 layer: on inputs that are all ≥ 0 they never fired from the
+    /// first update on; the live ones had positive sums.) The bias is 0, or with a `probe` batch the
     /// negated median of the unit's new pre-activation on it, so that the unit fires on half of
     /// the probe's positions (inputs to a hidden layer are ReLU outputs, all ≥ 0, and a zero-bias
     /// unit can start dead again). The network's output is unchanged for any input whose
@@ -98,8 +101,13 @@ extension Sequential {
         conv.weightInitializer.fill(&fresh, fanIn: fanIn, rng: &rng)
         var weightElements: [Int] = [], biasElements: [Int] = []
         for (k, u) in units.enumerated() {
+            // Zero-sum: the unit's inputs are ReLU outputs with a large common positive part
+            // (brightness), so the sign of the weights' sum would decide alone whether it fires.
+            var sum = 0.0
+            for j in 0..<fanIn { sum += Double(fresh.storage[k * fanIn + j]) }
+            let mean = Float(sum / Double(fanIn))
             for j in 0..<fanIn {
-                conv.weight.storage[u * fanIn + j] = fresh.storage[k * fanIn + j]
+                conv.weight.storage[u * fanIn + j] = fresh.storage[k * fanIn + j] - mean
                 weightElements.append(u * fanIn + j)
             }
             conv.bias.storage[u] = 0

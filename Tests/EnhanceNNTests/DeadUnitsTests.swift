@@ -75,8 +75,11 @@ private func uniformInput(seed: UInt64) -> Tensor {
         #expect(firstRevived[2].elements.filter(intoUnit2.contains).count == 2 * 9)
         for e in firstRevived[2].elements where !intoUnit2.contains(e) { #expect(p[2].storage[e] == 0) }
         for e in secondRevived[2].elements { #expect(p[4].storage[e] == 0) }
-        // The new incoming weights come from the layer's He-normal initialiser, not zeros.
+        // The new incoming weights come from the layer's He-normal initialiser, not zeros, and
+        // each unit's sum to 0.
         #expect(firstRevived[0].elements.allSatisfy { p[0].storage[$0] != 0 })
+        for block in [9..<18, 27..<36] { #expect(abs(p[0].storage[block].reduce(0, +)) < 1e-6) }
+        #expect(abs(p[2].storage[72..<108].reduce(0, +)) < 1e-6)      // layer 2, unit 2: 4 x 3 x 3
     }
 
     @Test func adamForgetsTheRevivedElements() {
