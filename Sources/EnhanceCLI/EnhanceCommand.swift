@@ -1,4 +1,8 @@
 import ArgumentParser
+import Enhance
+import EnhanceImage
+import EnhanceModels
+import EnhanceNN
 import Foundation
 
 /// The `enhance` command: a thin front end over the Enhance library.
@@ -37,6 +41,22 @@ func parseIntList(_ text: String, option: String, allowed: ClosedRange<Int>) thr
         values.append(v)
     }
     return values
+}
+
+/// Runs `body`; an unreadable image, a missing dataset folder or a bad model file becomes one
+/// `error: ...` line on standard error and exit status 1.
+func reportingFileErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ImageIOError {
+        printError("error: \(error.description)"); throw ExitCode.failure
+    } catch let error as DatasetError {
+        printError("error: \(error.description)"); throw ExitCode.failure
+    } catch let error as ModelError {
+        printError("error: \(error.message)"); throw ExitCode.failure
+    } catch let error as WeightFileError {
+        printError("error: \(error.description)"); throw ExitCode.failure
+    }
 }
 
 /// Default location of the shared datasets: $ENHANCE_DATASETS, else ../shared/datasets.

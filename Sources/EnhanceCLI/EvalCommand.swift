@@ -65,44 +65,37 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         let scales = try parseIntList(scale, option: "--scale", allowed: 1...8)
         let context = ComputeContext(threads: threads)
-        var results: [EvaluationResult] = []
-        do {
+        let results: [EvaluationResult] = try reportingFileErrors {
+            var results: [EvaluationResult] = []
             let models = try model.map { try ModelCatalog.load($0) }
             if task == "deblock" {
                 results = try runDeblock(models: models, context: context)
             } else {
-            for name in dataset {
-                let folder = resolveDataset(name)
-                for s in scales {
-                    var methods: [any SRMethod] = method != nil || models.isEmpty ? [BicubicMethod()] : []
-                    for m in models {
-                        guard m.info.task == .superResolution else {
-                            throw ValidationError("model \(m.info.name) is not a super-resolution model")
+                for name in dataset {
+                    let folder = resolveDataset(name)
+                    for s in scales {
+                        var methods: [any SRMethod] = method != nil || models.isEmpty ? [BicubicMethod()] : []
+                        for m in models {
+                            guard m.info.task == .superResolution else {
+                                throw ValidationError("model \(m.info.name) is not a super-resolution model")
+                            }
+                            if m.info.scale == s { methods.append(ModelMethod(model: m, context: context)) }
+                            else if scales.count == 1 {
+                                throw ValidationError("model \(m.info.name) is for x\(m.info.scale), not x\(s)")
+                            }
                         }
-                        if m.info.scale == s { methods.append(ModelMethod(model: m, context: context)) }
-                        else if scales.count == 1 {
-                            throw ValidationError("model \(m.info.name) is for x\(m.info.scale), not x\(s)")
+                        for m in methods {
+                            if !json { print("\n\(folder.lastPathComponent)  \(m.name)  x\(s)"); printHeader() }
+                            let result = try SREvaluation.run(method: m, dataset: folder, scale: s) { score in
+                                if !json { printRow(score) }
+                            }
+                            if !json { printMean(result) }
+                            results.append(result)
                         }
-                    }
-                    for m in methods {
-                        if !json { print("\n\(folder.lastPathComponent)  \(m.name)  x\(s)"); printHeader() }
-                        let result = try SREvaluation.run(method: m, dataset: folder, scale: s) { score in
-                            if !json { printRow(score) }
-                        }
-                        if !json { printMean(result) }
-                        results.append(result)
                     }
                 }
             }
-            }
-        } catch let error as ImageIOError {
-            printError("error: \(error.description)"); throw ExitCode.failure
-        } catch let error as DatasetError {
-            printError("error: \(error.description)"); throw ExitCode.failure
-        } catch let error as ModelError {
-            printError("error: \(error.message)"); throw ExitCode.failure
-        } catch let error as WeightFileError {
-            printError("error: \(error.description)"); throw ExitCode.failure
+            return results
         }
         if json { print(try jsonString(EvaluationReport(results: results))) }
     }

@@ -81,7 +81,7 @@ struct ModelsCommand: ParsableCommand {
     func runActivity(dataset: URL) throws {
         let context = ComputeContext(threads: threads)
         var reports: [UnitActivityReport] = []
-        do {
+        try reportingFileErrors {
             let models = modelNames.isEmpty
                 ? try ModelCatalog.scan().entries.map { try Model.read(contentsOf: $0.url) }.filter { !$0.network.rectifiedConvolutions.isEmpty }
                 : try modelNames.map { try ModelCatalog.load($0) }
@@ -96,12 +96,6 @@ struct ModelsCommand: ParsableCommand {
                     print("  " + pad(String(l.layer), 7) + pad(String(l.units), 7) + pad(String(l.dead.count), 12) + String(l.rare.count))
                 }
             }
-        } catch let error as ImageIOError {
-            printError("error: \(error.description)"); throw ExitCode.failure
-        } catch let error as DatasetError {
-            printError("error: \(error.description)"); throw ExitCode.failure
-        } catch let error as ModelError {
-            printError("error: \(error.message)"); throw ExitCode.failure
         }
         if json { print(try jsonString(reports)) }
     }
