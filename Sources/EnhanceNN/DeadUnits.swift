@@ -76,7 +76,7 @@ extension Sequential {
     /// Gives output channels `units` of the convolution at `layer` (one of
     /// `rectifiedConvolutions`) new incoming weights from the layer's own initialiser, shifted to
     /// sum to zero, and zero weights out of them in the next convolution. (The units found dead
-    /// in the shipped models still had their initial weights, with sums of −4 to −23 over the
+    /// in the shipped models still had their initial weights, with sums of −4.6 to −23 over the
     /// 3136 inputs of AR-CNN's 7x7 layer: on inputs that are all ≥ 0 they never fired from the
     /// first update on; the live ones had positive sums.) The bias is 0, or with a `probe` batch the
     /// negated median of the unit's new pre-activation on it, so that the unit fires on half of
