@@ -246,9 +246,9 @@ public struct Adam: Optimizer {
         step = try importSlots(state, kind: "adam", slots: ["m", "v"], into: &slots)
     }
 
-    /// The first moment of those elements becomes 0 and the second the mean of the other elements'
-    /// of the same tensor: a zero second moment, with a late step's bias correction, would make
-    /// their updates several times the learning rate for about the next thousand steps.
+    /// The first moment of those elements becomes 0 and the second the mean second moment of the
+    /// tensor's other elements: a zero second moment, with a late step's bias correction, would
+    /// make their updates several times the learning rate for about the next thousand steps.
     public mutating func resetState(of name: String, elements: [Int]) {
         guard var m = slots["m." + name], var v = slots["v." + name], !elements.isEmpty else { return }
         let reset = Set(elements)
