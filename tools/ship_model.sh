@@ -8,8 +8,13 @@
 #
 # Needs ENHANCE_DATASETS (default ../shared/datasets). Commit by hand after reading the numbers.
 set -euo pipefail
+usage="usage: tools/ship_model.sh sr|deblock NAME RUN_DIR SCALE|QUALITY"
+[ $# -eq 4 ] || { echo "$usage" >&2; exit 64; }
+task=$1 name=$2 arg=$4
+case $task in sr|deblock) ;; *) echo "error: task must be sr or deblock, got '$task'" >&2; exit 64 ;; esac
+[ -d "$3" ] || { echo "error: $3 is not a folder" >&2; exit 1; }
+run=$(cd "$3" && pwd)    # before the cd below: RUN_DIR may be relative to the caller's folder
 cd "$(dirname "$0")/.."
-task=$1 name=$2 run=$3 arg=$4
 data=${ENHANCE_DATASETS:-../shared/datasets}
 weights=Sources/EnhanceModels/Weights/$name.safetensors
 [ -f "$run/best.safetensors" ] || { echo "error: $run/best.safetensors not found" >&2; exit 1; }
@@ -26,12 +31,10 @@ swift build -c release >/dev/null
 E=.build/release/enhance
 case $task in
   sr)
-    $E eval --model "$name" --dataset "$data/Set5" --scale "$arg"
-    $E eval --model "$name" --dataset "$data/Set14" --scale "$arg"
+    $E eval --model "$name" --dataset "$data/Set5" --dataset "$data/Set14" --scale "$arg"
     python3 tools/check_cli_vs_eval.py --enhance $E --model "$name" --scale "$arg" --dataset "$data/Set5"
     $E models --activity "$data/Set5" --model "$name" ;;
   deblock)
     $E eval --task deblock --dataset "$data/LIVE1" --quality "$arg" --model "$name"
     $E models --activity "$data/LIVE1" --model "$name" ;;
-  *) echo "error: task must be sr or deblock" >&2; exit 1 ;;
 esac
