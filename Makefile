@@ -10,6 +10,7 @@ export ENHANCE_DATASETS ?= $(DATASETS)
 DEB_PACKAGES := libpng-dev libjpeg62-turbo-dev libwebp-dev libopenblas-dev
 OCR_PACKAGES := tesseract-ocr
 VENV         := .venv-bench
+TEST_FLAGS   ?=
 
 .PHONY: all deps build demo test bench bench-peers clean
 
@@ -33,7 +34,7 @@ demo: build
 
 test: deps
 	$(SWIFT) build -c $(CONFIG) --build-tests
-	$(SWIFT) test -c $(CONFIG) --skip-build
+	$(SWIFT) test -c $(CONFIG) --skip-build $(TEST_FLAGS)
 
 bench: build
 	$(BIN) bench

@@ -26,12 +26,54 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var validationSet: String
     /// Free-form notes (fine-tuned from, schedule, ...).
     public var notes: String
+    /// The runs behind the weights this one started from (`--init`), oldest first, each without
+    /// its own `earlier`: with this record, the model's whole training history. Empty for a run
+    /// from scratch, and for a start from a file made before records carried their history.
+    public var earlier: [TrainingRecord]
 
     public init(command: String, data: String, steps: Int, backprops: Int, wallSeconds: Double,
-                validationPSNR: Double, validationSet: String, notes: String = "") {
+                validationPSNR: Double, validationSet: String, notes: String = "", earlier: [TrainingRecord] = []) {
         self.command = command; self.data = data; self.steps = steps; self.backprops = backprops
         self.wallSeconds = wallSeconds; self.validationPSNR = validationPSNR
-        self.validationSet = validationSet; self.notes = notes
+        self.validationSet = validationSet; self.notes = notes; self.earlier = earlier
+    }
+
+    /// This record's history as a flat list, oldest first, ending with this run (whose `earlier`
+    /// is emptied): what a run started from these weights keeps as its own `earlier`.
+    public var history: [TrainingRecord] {
+        var last = self
+        last.earlier = []
+        return earlier + [last]
+    }
+
+    /// Sub-images back-propagated over the whole history.
+    public var totalBackprops: Int { history.reduce(0) { $0 + $1.backprops } }
+    /// Wall-clock training time over the whole history.
+    public var totalWallSeconds: Double { history.reduce(0) { $0 + $1.wallSeconds } }
+
+    private enum CodingKeys: String, CodingKey {
+        case command, data, steps, backprops, wallSeconds, validationPSNR, validationSet, notes, earlier
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(command: try c.decode(String.self, forKey: .command), data: try c.decode(String.self, forKey: .data),
+                  steps: try c.decode(Int.self, forKey: .steps), backprops: try c.decode(Int.self, forKey: .backprops),
+                  wallSeconds: try c.decode(Double.self, forKey: .wallSeconds),
+                  validationPSNR: try c.decode(Double.self, forKey: .validationPSNR),
+                  validationSet: try c.decode(String.self, forKey: .validationSet),
+                  notes: try c.decode(String.self, forKey: .notes),
+                  earlier: try c.decodeIfPresent([TrainingRecord].self, forKey: .earlier) ?? [])
+    }
+
+    /// Writes `earlier` only when there is one, so files of runs from scratch read as before.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(command, forKey: .command); try c.encode(data, forKey: .data)
+        try c.encode(steps, forKey: .steps); try c.encode(backprops, forKey: .backprops)
+        try c.encode(wallSeconds, forKey: .wallSeconds); try c.encode(validationPSNR, forKey: .validationPSNR)
+        try c.encode(validationSet, forKey: .validationSet); try c.encode(notes, forKey: .notes)
+        if !earlier.isEmpty { try c.encode(earlier, forKey: .earlier) }
     }
 }
 

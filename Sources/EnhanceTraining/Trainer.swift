@@ -62,6 +62,8 @@ public final class Trainer {
     /// Units re-initialised so far (`config.reviveDeadUnits`).
     public private(set) var revivedUnits = 0
     public private(set) var bestPSNR = -Double.infinity
+    /// The training history of the `--init` weights, kept in this run's record.
+    public private(set) var earlierRecords: [TrainingRecord] = []
     var history: [TrainingLogRow] = []
     var bicubicPSNR: Double?
 
@@ -112,6 +114,7 @@ public final class Trainer {
         network = arch.makeNetwork(seed: config.seed)
         if let initFrom = config.initFrom {
             let base = try Model.read(contentsOf: URL(fileURLWithPath: initFrom))
+            earlierRecords = base.info.training?.history ?? []
             let copied = Trainer.initialize(&network, from: base.network, map: config.initMap)
             if copied.isEmpty {
                 throw TrainingError("\(initFrom): no tensor of \(base.info.name) matches \(config.model) by name and shape (see --init-map)")
@@ -240,7 +243,8 @@ public final class Trainer {
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "")
                 + (config.ema.map { raw ? "" : ", weights: moving average with decay \($0)" } ?? "")
-                + (config.reviveDeadUnits ? ", dead ReLU units revived (\(revivedUnits) in all)" : ""))
+                + (config.reviveDeadUnits ? ", dead ReLU units revived (\(revivedUnits) in all)" : ""),
+            earlier: earlierRecords)
         let info = ModelInfo(name: config.modelName, task: task, architecture: architecture,
                              scale: config.inputDegradation.scale, jpegQuality: config.quality, training: record)
         var weights = network

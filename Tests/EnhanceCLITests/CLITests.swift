@@ -167,6 +167,23 @@ struct CLIOutputTests {
         }
     }
 
+    @Test func evalTableMeanRowGivesThreeDecimals() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try ImageIO.write(sampleImage(width: 48, height: 36), to: folder.appendingPathComponent("one.png"))
+        let table = try CLIRun.run(["eval", "--method", "bicubic", "--dataset", folder.path, "--scale", "2"])
+        let json = try CLIRun.run(["eval", "--method", "bicubic", "--dataset", folder.path, "--scale", "2", "--json"])
+        #expect(table.status == 0 && json.status == 0, "\(table.stderr)\(json.stderr)")
+        let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let result = try #require((doc["results"] as? [[String: Any]])?.first)
+        let mean = try #require(result["mean"] as? [String: Any])
+        let psnr = try #require(mean["psnr"] as? Double), ssim = try #require(mean["ssim"] as? Double)
+        let image = try #require((result["images"] as? [[String: Any]])?.first?["psnr"] as? Double)
+        let lines = table.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(lines.contains(["mean", String(format: "%.3f", psnr), String(format: "%.4f", ssim)]))
+        #expect(lines.contains { $0.first == "one" && $0.dropFirst().first == String(format: "%.2f", image) })
+    }
+
     @Test func unknownModelIsAOneLineError() throws {
         let folder = try scratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -223,6 +223,51 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(error?.message == "\(f2.path)/checkpoint.safetensors: checkpoint was made with different settings (weight average 0.9 vs none)")
     }
 
+    /// Each run started from a model file keeps that file's history in its record: a chain of
+    /// three runs reads back, from the third's weight file, as the three runs in order.
+    @Test func trainingRecordCarriesTheHistoryOfItsInitWeights() throws {
+        let folder = try temporaryFolder("history")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var records: [TrainingRecord] = []
+        var previous: URL?
+        for (i, steps) in [4, 3, 2].enumerated() {
+            var c = Self.config(folder.appendingPathComponent("run\(i)"), steps: steps)
+            c.initFrom = previous?.path
+            let (set, validation) = try Self.data(c)
+            let t = try Trainer(config: c, command: "run \(i)", dataset: set, validation: validation)
+            try t.run(resume: false, stopAt: nil) { _ in }
+            let file = folder.appendingPathComponent("model\(i).safetensors")
+            try t.currentModel(validationPSNR: Double(30 + i)).write(to: file)
+            let record = try #require(try Model.read(contentsOf: file).info.training)
+            #expect(record.earlier == records)
+            #expect(record.earlier.allSatisfy { $0.earlier.isEmpty })
+            records = record.history
+            previous = file
+        }
+        #expect(records.map(\.command) == ["run 0", "run 1", "run 2"])
+        #expect(records.map(\.steps) == [4, 3, 2])
+        #expect(records.map(\.validationPSNR) == [30, 31, 32])
+        let last = try #require(try Model.read(contentsOf: previous!).info.training)
+        #expect(last.totalBackprops == (4 + 3 + 2) * 4)
+        #expect(last.totalWallSeconds == records.reduce(0) { $0 + $1.wallSeconds })
+    }
+
+    /// Weight files written before records carried `earlier` read with an empty history, and a
+    /// record without one is written without the key.
+    @Test func trainingRecordWithoutHistoryKeepsItsJSON() throws {
+        let old = #"{"command":"c","data":"d","steps":1,"backprops":2,"wallSeconds":3,"validationPSNR":4,"validationSet":"v","notes":"n"}"#
+        let record = try JSONDecoder().decode(TrainingRecord.self, from: Data(old.utf8))
+        #expect(record == TrainingRecord(command: "c", data: "d", steps: 1, backprops: 2, wallSeconds: 3,
+                                         validationPSNR: 4, validationSet: "v", notes: "n"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(record), as: UTF8.self)
+        #expect(!json.contains("earlier"))
+        var chained = record
+        chained.earlier = [record]
+        #expect(try JSONDecoder().decode(TrainingRecord.self, from: encoder.encode(chained)) == chained)
+    }
+
     /// A run with `reviveDeadUnits` from a model whose units 1 and 5 of the first layer and 3 of
     /// the second can never fire (bias −100).
     static func reviveConfig(_ folder: URL, steps: Int) throws -> TrainingConfig {
