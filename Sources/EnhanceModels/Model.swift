@@ -29,7 +29,12 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     /// The runs behind the weights this one started from (`--init`), oldest first, each without
     /// its own `earlier`: with this record, the model's whole training history. Empty for a run
     /// from scratch, and for a start from a file made before records carried their history.
-    public var earlier: [TrainingRecord]
+    public var earlier: [TrainingRecord] {
+        get { earlierRuns ?? [] }
+        set { earlierRuns = newValue.isEmpty ? nil : newValue }
+    }
+    /// Stored as nil when empty, so the synthesised coding omits the key and old files read as before.
+    private var earlierRuns: [TrainingRecord]?
 
     public init(command: String, data: String, steps: Int, backprops: Int, wallSeconds: Double,
                 validationPSNR: Double, validationSet: String, notes: String = "", earlier: [TrainingRecord] = []) {
@@ -52,28 +57,8 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var totalWallSeconds: Double { history.reduce(0) { $0 + $1.wallSeconds } }
 
     private enum CodingKeys: String, CodingKey {
-        case command, data, steps, backprops, wallSeconds, validationPSNR, validationSet, notes, earlier
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(command: try c.decode(String.self, forKey: .command), data: try c.decode(String.self, forKey: .data),
-                  steps: try c.decode(Int.self, forKey: .steps), backprops: try c.decode(Int.self, forKey: .backprops),
-                  wallSeconds: try c.decode(Double.self, forKey: .wallSeconds),
-                  validationPSNR: try c.decode(Double.self, forKey: .validationPSNR),
-                  validationSet: try c.decode(String.self, forKey: .validationSet),
-                  notes: try c.decode(String.self, forKey: .notes),
-                  earlier: try c.decodeIfPresent([TrainingRecord].self, forKey: .earlier) ?? [])
-    }
-
-    /// Writes `earlier` only when there is one, so files of runs from scratch read as before.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(command, forKey: .command); try c.encode(data, forKey: .data)
-        try c.encode(steps, forKey: .steps); try c.encode(backprops, forKey: .backprops)
-        try c.encode(wallSeconds, forKey: .wallSeconds); try c.encode(validationPSNR, forKey: .validationPSNR)
-        try c.encode(validationSet, forKey: .validationSet); try c.encode(notes, forKey: .notes)
-        if !earlier.isEmpty { try c.encode(earlier, forKey: .earlier) }
+        case command, data, steps, backprops, wallSeconds, validationPSNR, validationSet, notes
+        case earlierRuns = "earlier"
     }
 }
 
