@@ -38,6 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("patch"), help: "Sub-image side in input pixels (SRCNN: 33).") var patchSize: Int?
     @Option(name: .customLong("stride"), help: "Sub-image stride (SRCNN: 14).") var patchStride: Int?
     @Flag(name: .customLong("no-augment"), help: "No down-scaling, flips or rotations.") var noAugment = false
+    @Flag(name: .customLong("no-downscale"), help: "Flips and rotations only: no down-scaled copies of the training images.") var noDownscale = false
     @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning, transfer).") var initFrom: String?
     @Option(name: .customLong("init-map"), help: "With --init: fill layer DST from the base model's layer SRC (DST=SRC, repeatable).") var initMap: [String] = []
     @Option(help: "Keep a moving average of the weights with this decay (e.g. 0.999); validate and save it instead of the raw weights.") var ema: Double?
@@ -100,6 +101,7 @@ struct TrainCommand: ParsableCommand {
         if let patchSize { c.patchSize = patchSize }
         if let patchStride { c.patchStride = patchStride }
         if noAugment { c.augment = false }
+        if noDownscale { c.downscale = false }
         if let initFrom { c.initFrom = initFrom }
         for entry in initMap {
             let parts = entry.split(separator: "=")

@@ -91,7 +91,7 @@ public final class Trainer {
             guard !config.trainFolders.isEmpty else { throw TrainingError("no training folders (--data)") }
             self.dataset = try TrainingSet(folders: config.trainFolders.map { URL(fileURLWithPath: $0) },
                                              degradation: config.inputDegradation, geometry: geometry,
-                                             augmentation: config.augment ? .standard : .none, threads: config.threads)
+                                             augmentation: config.augmentation, threads: config.threads)
         }
         guard self.dataset.patchCount > 0 else { throw TrainingError("the training folders give no \(config.patchSize)x\(config.patchSize) sub-images") }
         if let validation {
@@ -110,7 +110,7 @@ public final class Trainer {
         loss = try Trainer.parseLoss(config.loss)
         schedule = try Trainer.parseSchedule(config.schedule, steps: config.steps)
         sampler = BatchSampler(seed: config.seed, patchCount: self.dataset.patchCount, batchSize: config.batchSize,
-                               dihedral: config.augment)
+                               dihedral: config.augmentation.dihedral)
         network = arch.makeNetwork(seed: config.seed)
         if let initFrom = config.initFrom {
             let base = try Model.read(contentsOf: URL(fileURLWithPath: initFrom))
@@ -125,6 +125,13 @@ public final class Trainer {
             guard decay >= 0 && decay < 1 else { throw TrainingError("--ema must be in [0, 1), got \(decay)") }
             averagedParameters = network.parameters
         }
+    }
+
+    /// How the training images were augmented, for its training record.
+    static func augmentationNote(_ augmentation: Augmentation) -> String {
+        if augmentation == .none { return "" }
+        if augmentation == .flips { return ", flips and rotations" }
+        return ", augmented"
     }
 
     /// How a deblocking run's inputs were made, for its training record.
@@ -234,7 +241,7 @@ public final class Trainer {
     /// the run keeps one (`config.ema`) unless `raw`, else the weights themselves.
     public func currentModel(validationPSNR: Double, raw: Bool = false) -> Model {
         let data = config.trainFolders.map(TrainingConfig.folderLabel).joined(separator: " + ")
-            + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augment ? ", augmented" : ""))"
+            + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(Trainer.augmentationNote(config.augmentation)))"
             + (config.quality.map { ", \(Trainer.degradationNote(config.degradation, quality: $0))" } ?? "")
         let record = TrainingRecord(
             command: command, data: data, steps: step, backprops: step * config.batchSize,

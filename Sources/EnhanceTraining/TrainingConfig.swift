@@ -38,6 +38,10 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public var patchStride: Int = 14
     /// Down-scaling augmentation and the 8 flips/rotations.
     public var augment: Bool = true
+    /// With `augment`: also train on the 0.9 … 0.6 down-scaled copies of every image
+    /// (`Augmentation.standard`). Off: the images at their own scale, flipped and rotated only
+    /// (`Augmentation.flips`), closer to test images that were never down-scaled.
+    public var downscale: Bool = true
     /// Initialise from this model file (fine-tuning); nil trains from scratch.
     public var initFrom: String?
     /// With `initFrom`: parameter-prefix renames, destination to source (`"6": "4"` fills layer 6
@@ -58,7 +62,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, initFrom, initMap, ema, reviveDeadUnits, outputFolder, logEvery, validateEvery, checkpointEvery
+        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, downscale, initFrom, initMap, ema, reviveDeadUnits, outputFolder, logEvery, validateEvery, checkpointEvery
     }
 
     /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
@@ -90,6 +94,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(type(of: self.patchSize).self, forKey: .patchSize) { self.patchSize = v }
         if let v = try c.decodeIfPresent(type(of: self.patchStride).self, forKey: .patchStride) { self.patchStride = v }
         if let v = try c.decodeIfPresent(type(of: self.augment).self, forKey: .augment) { self.augment = v }
+        if let v = try c.decodeIfPresent(type(of: self.downscale).self, forKey: .downscale) { self.downscale = v }
         if let v = try c.decodeIfPresent(type(of: self.initFrom).self, forKey: .initFrom) { self.initFrom = v }
         if let v = try c.decodeIfPresent(type(of: self.initMap).self, forKey: .initMap) { self.initMap = v }
         if let v = try c.decodeIfPresent(Double.self, forKey: .ema) { self.ema = v }
@@ -122,6 +127,12 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         }
     }
 
+    /// What the training images go through (`augment`, `downscale`).
+    public var augmentation: Augmentation {
+        guard augment else { return .none }
+        return downscale ? .standard : .flips
+    }
+
     /// A folder's name for records and comparisons: `T91`, `BSDS500/train` (the parent too when
     /// the name alone says little).
     public static func folderLabel(_ path: String) -> String {
@@ -147,7 +158,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
             diffs.append("training folders \(other.trainFolders.map(TrainingConfig.folderLabel)) vs \(trainFolders.map(TrainingConfig.folderLabel))")
         }
         if patchSize != other.patchSize || patchStride != other.patchStride { diffs.append("patch geometry differs") }
-        if augment != other.augment { diffs.append("augmentation differs") }
+        if augmentation != other.augmentation { diffs.append("augmentation differs") }
         if loss != other.loss { diffs.append("loss \(other.loss) vs \(loss)") }
         if ema != other.ema { diffs.append("weight average \(other.ema.map { "\($0)" } ?? "none") vs \(ema.map { "\($0)" } ?? "none")") }
         if reviveDeadUnits != other.reviveDeadUnits { diffs.append("reviving dead units \(other.reviveDeadUnits ? "on" : "off") vs \(reviveDeadUnits ? "on" : "off")") }

@@ -44,6 +44,8 @@ public struct Augmentation: Sendable, Equatable, Codable {
     public static let none = Augmentation()
     /// 1.0, 0.9, 0.8, 0.7, 0.6 down-scaling and the 8 rotations/flips.
     public static let standard = Augmentation(scales: [1, 0.9, 0.8, 0.7, 0.6], dihedral: true)
+    /// The 8 rotations/flips of the images at their own scale.
+    public static let flips = Augmentation(dihedral: true)
 }
 
 /// How training inputs are made from ground truth, exactly as the matching evaluation protocol.

@@ -49,6 +49,31 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(lr.labelSize == 15)
     }
 
+    /// `downscale: false` keeps the flips and rotations but not the down-scaled copies: the
+    /// images at their own scale only (the AR-CNN test images were never down-scaled).
+    @Test func downscaleOffKeepsOnlyTheImagesOwnScale() throws {
+        func decode(_ json: String) throws -> TrainingConfig { try JSONDecoder().decode(TrainingConfig.self, from: Data(json.utf8)) }
+        let standard = try decode(#"{"model": "arcnn", "quality": 20, "scale": 1}"#)
+        let flips = try decode(#"{"model": "arcnn", "quality": 20, "scale": 1, "downscale": false}"#)
+        let none = try decode(#"{"model": "arcnn", "quality": 20, "scale": 1, "augment": false, "downscale": false}"#)
+        #expect(standard.augmentation == .standard && flips.augmentation == .flips && none.augmentation == .none)
+        #expect(Augmentation.flips.scales == [1] && Augmentation.flips.dihedral)
+        #expect(flips.resumeMismatch(with: standard) == "augmentation differs")
+        #expect(none.resumeMismatch(with: flips) == "augmentation differs")
+        #expect(try JSONDecoder().decode(TrainingConfig.self, from: JSONEncoder().encode(flips)) == flips)
+
+        // 64x56 at its own scale gives ⌊(56−16)/8+1⌋·⌊(64−16)/8+1⌋ = 6·7 = 42 sub-images of 16;
+        // the 0.9 … 0.6 copies (MATLAB sizes, rounded up: 58x51, 52x45, 45x40, 39x34) add
+        // 5·6 + 4·5 + 4·4 + 3·3 = 75.
+        let images = [syntheticY(width: 64, height: 56, seed: 5)]
+        let geometry = PatchGeometry(upscaledInput: true, inputSize: 16, stride: 8, radius: 4, networkScale: 1)
+        func count(_ a: Augmentation) throws -> Int {
+            try TrainingSet(groundTruthY: images, degradation: .jpeg(quality: 20), geometry: geometry, augmentation: a, threads: 1).patchCount
+        }
+        #expect(try count(.flips) == 42 && count(.none) == 42)
+        #expect(try count(.standard) == 42 + 75)
+    }
+
     @Test func labelIsTheCentreOfTheGroundTruth() throws {
         let gt = syntheticY(width: 60, height: 60, seed: 3)
         let geometry = PatchGeometry(upscaledInput: true, inputSize: 21, stride: 10, radius: 4, networkScale: 1)
