@@ -153,21 +153,24 @@ public enum SREvaluation {
 /// A trained super-resolution model under evaluation.
 public struct ModelMethod: SRMethod {
     public let model: Model
+    /// Average over the 8 flips/rotations (`enhance upscale --tta`); the name gets `+tta`.
+    public let tta: Bool
     let inference: PlaneInference
     let context: ComputeContext
 
-    public init(model: Model, context: ComputeContext = .default) {
+    public init(model: Model, tta: Bool = false, context: ComputeContext = .default) {
         self.model = model
+        self.tta = tta
         self.context = context
         self.inference = PlaneInference(model: model, context: context)
     }
 
-    public var name: String { model.info.name }
+    public var name: String { model.info.name + (tta ? "+tta" : "") }
 
     public func restoreY(_ sample: SRSample) throws -> Image {
         let arch = model.info.architecture
         let input = arch.takesUpscaledInput ? sample.bicubicY : sample.lowResolutionY
-        var out = inference.run(input.pixels, width: input.width, height: input.height)
+        var out = inference.run(input.pixels, width: input.width, height: input.height, tta: tta)
         let size = inference.outputSize(width: input.width, height: input.height)
         if arch.residualOverBicubic {
             // bicubicY is imresize(lowResolutionY, scale): exactly the base the network was trained on.
@@ -200,13 +203,13 @@ public struct JPEGBaselineMethod: DeblockMethod {
 extension ModelMethod: DeblockMethod {
     public func restoreY(_ sample: DeblockSample) throws -> Image {
         let input = sample.compressedY
-        let out = inference.run(input.pixels, width: input.width, height: input.height)
+        let out = inference.run(input.pixels, width: input.width, height: input.height, tta: tta)
         return Image(width: input.width, height: input.height, colorModel: .grey, pixels: out)
     }
 
     /// `Denoiser`: Y restored, chroma as decoded (what `enhance denoise` does).
     public func restoreRGB(_ compressed: Image) throws -> Image {
-        Denoiser(model: model, context: context).denoise(compressed)
+        Denoiser(model: model, tta: tta, context: context).denoise(compressed)
     }
 }
 

@@ -64,11 +64,13 @@ extension NoiseLevel {
 public struct Denoiser: Sendable {
     public let model: Model
     public let tile: Int?
+    /// Average the model over the 8 flips/rotations of the luma (test-time augmentation).
+    public let tta: Bool
     public let context: ComputeContext
 
-    public init(model: Model, tile: Int? = nil, context: ComputeContext = .default) {
+    public init(model: Model, tile: Int? = nil, tta: Bool = false, context: ComputeContext = .default) {
         precondition(model.info.task == .deblocking, "Denoiser: \(model.info.name) is not a deblocking model")
-        self.model = model; self.tile = tile; self.context = context
+        self.model = model; self.tile = tile; self.tta = tta; self.context = context
     }
 
     public func denoise(_ image: Image) -> Image {
@@ -76,7 +78,7 @@ public struct Denoiser: Sendable {
         let source = isColour ? image.toYCbCr() : image
         let y = source.plane(0)
         let inference = PlaneInference(model: model, context: context)
-        let restored = inference.run(y.pixels, width: y.width, height: y.height, tile: tile ?? 512)
+        let restored = inference.run(y.pixels, width: y.width, height: y.height, tile: tile ?? 512, tta: tta)
         var out = source
         out.pixels.withUnsafeMutableBufferPointer { dst in
             for i in 0..<restored.count { dst[i] = min(max(restored[i], 0), 1) }

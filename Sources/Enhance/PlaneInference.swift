@@ -47,17 +47,42 @@ public struct PlaneInference: Sendable {
         max(minimumTile * minimumTile, (bytes - PlaneInference.tileOverheadBytes) / bytesPerTilePixel)
     }
 
+    /// Whether flipping a context-padded tile gives the tile of the flipped plane: true for
+    /// networks without strided layers (tiles on a 1-pixel grid).
+    public var tileTTAIsExact: Bool { architecture.tileAlignment == 1 }
+
     /// Number of tiles ``runBand`` uses for a band of `rows` rows of a `width`-wide plane.
     public func tileCount(width: Int, tileWidth: Int) -> Int {
         (width + tileWidth - 1) / max(1, tileWidth)
     }
 
     /// Runs the network over a `width`×`height` plane (row-major). `tile` is the side of the
-    /// square input tiles (nil: the whole plane at once). With `tta`, each tile is the mean of
-    /// the 8 flips/rotations (see ``runTile``). `progress(done, total)` after each tile.
+    /// square input tiles (nil: the whole plane at once). With `tta`, the result is the mean of
+    /// the 8 flips/rotations: per tile (see ``runTile``) when the network is shift-equivariant,
+    /// else (stride-2 Fast AR-CNN, whose sampling grid a flipped tile would move) per plane.
+    /// Either way it equals averaging whole-image inference on the 8 transformed planes.
+    /// `progress(done, total)` after each tile.
     public func run(_ plane: [Float], width: Int, height: Int, tile: Int? = nil, tta: Bool = false,
                     progress: (Int, Int) -> Void = { _, _ in }) -> [Float] {
         precondition(plane.count == width * height, "PlaneInference: plane has \(plane.count) samples, expected \(width)x\(height)")
+        if tta && !tileTTAIsExact {
+            let s = architecture.networkScale
+            var sum = [Float](repeating: 0, count: width * s * height * s)
+            var done = 0
+            for k in 0..<8 {
+                let d = Dihedral(k)
+                let (h, w) = d.transposes ? (width, height) : (height, width)
+                var totalSoFar = 0
+                let y = run(d.apply(plane, height: height, width: width), width: w, height: h, tile: tile) { n, total in
+                    totalSoFar = total
+                    progress(done + n, 8 * total)
+                }
+                done += totalSoFar
+                d.accumulateInverse(y, height: height * s, width: width * s, into: &sum)
+            }
+            for i in sum.indices { sum[i] /= 8 }
+            return sum
+        }
         let a = architecture.tileAlignment
         // Tiles start on multiples of the alignment (stride-2 networks keep the whole-image grid).
         let t = tile.map { max(a, $0 / a * a) } ?? max(width, height)
@@ -95,6 +120,8 @@ public struct PlaneInference: Sendable {
     /// cut into tiles `rows.count` high and `tileWidth` wide. `tileDone()` after each tile.
     public func runBand(rows: Range<Int>, width: Int, height: Int, tileWidth: Int, tta: Bool = false,
                         fetch: (Range<Int>) -> [Float], tileDone: () -> Void = {}) -> [Float] {
+        precondition(!tta || tileTTAIsExact,
+                     "PlaneInference: \(architecture.familyName) averages flips over whole planes only (run(tta:)), not per band")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= height && !rows.isEmpty,
                      "PlaneInference: band \(rows) outside 0..<\(height)")
         precondition(tileWidth >= 1, "PlaneInference: tile width must be ≥ 1, got \(tileWidth)")

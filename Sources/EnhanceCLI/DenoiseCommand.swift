@@ -20,6 +20,7 @@ struct DenoiseCommand: ParsableCommand {
     @Option(help: "Output format: png, jpg, webp or bmp.") var format: String?
     @Flag(help: "Process folders recursively.") var recursive = false
     @Flag(help: "Skip inputs whose output exists.") var skipExisting = false
+    @Flag(help: "Average the model over the 8 flips/rotations (test-time augmentation, 8x slower).") var tta = false
     @Option(help: "Worker threads (default: all cores).") var threads: Int?
     @Flag(help: "No progress on standard error.") var quiet = false
     @Flag(help: "Print a JSON summary on standard output.") var json = false
@@ -36,6 +37,7 @@ struct DenoiseCommand: ParsableCommand {
         if let output { args += ["-o", output] }
         if let format { args += ["--format", format] }
         if let threads { args += ["--threads", String(threads)] }
+        if tta { args.append("--tta") }
         if recursive { args.append("--recursive") }
         if skipExisting { args.append("--skip-existing") }
         if quiet { args.append("--quiet") }

@@ -44,6 +44,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Task deblock: standard (Y alone through JPEG), social (camera JPEG, down-scaled by 0.75, re-compressed in colour; scored against the down-scaled original) or color (colour JPEG 4:2:0; also scored on RGB as `enhance denoise` restores it).", valueName: "standard|social|color"))
     var degradation: String?
 
+    @Flag(name: .long, help: "Score each model averaged over the 8 flips/rotations (test-time augmentation, as `upscale --tta`; 8x slower). Its name gets +tta.")
+    var tta = false
+
     @Flag(name: .long, help: "Print one JSON document instead of tables.")
     var json = false
 
@@ -56,6 +59,7 @@ struct EvalCommand: ParsableCommand {
             _ = try parseDegradation(degradation)
             if task != "deblock" { throw ValidationError("--degradation applies to --task deblock") }
         }
+        if tta && model.isEmpty { throw ValidationError("--tta applies to models: add --model NAME") }
         let baseline = task == "sr" ? "bicubic" : "jpeg"
         if let method, method != baseline {
             throw ValidationError("unknown --method '\(method)' for --task \(task); available: \(baseline)")
@@ -79,7 +83,7 @@ struct EvalCommand: ParsableCommand {
                             guard m.info.task == .superResolution else {
                                 throw ValidationError("model \(m.info.name) is not a super-resolution model")
                             }
-                            if m.info.scale == s { methods.append(ModelMethod(model: m, context: context)) }
+                            if m.info.scale == s { methods.append(ModelMethod(model: m, tta: tta, context: context)) }
                             else if scales.count == 1 {
                                 throw ValidationError("model \(m.info.name) is for x\(m.info.scale), not x\(s)")
                             }
@@ -119,7 +123,7 @@ struct EvalCommand: ParsableCommand {
                         throw ValidationError("model \(m.info.name) is not a deblocking model")
                     }
                     if m.info.jpegQuality == nil || m.info.jpegQuality == q || qualities.count == 1 {
-                        methods.append(ModelMethod(model: m, context: context))
+                        methods.append(ModelMethod(model: m, tta: tta, context: context))
                     }
                 }
                 for m in methods {

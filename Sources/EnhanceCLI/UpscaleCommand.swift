@@ -232,7 +232,7 @@ struct UpscaleCommand: ParsableCommand {
                 var image = try ImageIO.read(contentsOf: job.input)
                 if let denoiser = try noise.model(for: job.input, cache: &noiseModels) {
                     result.denoiser = denoiser.info.name
-                    image = Denoiser(model: denoiser, context: context).denoise(image)
+                    image = Denoiser(model: denoiser, tta: tta, context: context).denoise(image)
                 }
                 let ratio = target.ratio(width: image.width, height: image.height)
                 let chosen = try explicitModel ?? defaultModel(ratio: ratio, cache: &modelCache)

@@ -209,6 +209,12 @@ struct CLIOutputTests {
         #expect(message == "--scale: 'z' is not a whole number in 1...8")
     }
 
+    /// `eval --tta` averages models; with the baseline alone it would do nothing, so it is refused.
+    @Test func ttaWithoutModelIsRefused() throws {
+        let message = EnhanceCommand.message(for: CLIParseTests.parseError(["eval", "--dataset", "x", "--tta"]))
+        #expect(message == "--tta applies to models: add --model NAME")
+    }
+
     static func parseError(_ args: [String]) -> any Error {
         do { _ = try EnhanceCommand.parseAsRoot(args); return CancellationError() } catch { return error }
     }

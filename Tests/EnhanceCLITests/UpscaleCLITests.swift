@@ -326,6 +326,24 @@ struct UpscaleOptionTests {
         #expect(got != (try ImageIO.read(contentsOf: plain)))
     }
 
+    /// `denoise --tta` is the library's TTA denoise of the shipped level-2 model (arcnn-q20);
+    /// before, the flag existed on `upscale` only and its denoise step ignored it.
+    @Test func denoiseWithTTA() throws {
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let input = folder.appendingPathComponent("a.png")
+        let image = sampleImage(width: 30, height: 21)
+        try ImageIO.write(image, to: input)
+        let plain = folder.appendingPathComponent("plain.png"), tta = folder.appendingPathComponent("tta.png")
+        #expect(try CLIRun.run(["denoise", input.path, "-o", plain.path, "--noise", "2", "--threads", "1"]).status == 0)
+        #expect(try CLIRun.run(["denoise", input.path, "-o", tta.path, "--noise", "2", "--tta", "--threads", "1"]).status == 0)
+        let expected = Denoiser(model: try ModelCatalog.load("arcnn-q20"), tta: true).denoise(image).quantized8()
+        let got = try ImageIO.read(contentsOf: tta)
+        #expect(got.pixels.count == expected.pixels.count)
+        #expect(zip(got.pixels, expected.pixels).allSatisfy { abs($0 - $1) <= 1.0 / 255 + 1e-6 })
+        #expect(got != (try ImageIO.read(contentsOf: plain)))
+    }
+
     @Test func noiseAndStyleWithoutModels() {
         func message(_ args: [String]) -> String {
             do { _ = try EnhanceCommand.parseAsRoot(args); return "" } catch { return EnhanceCommand.message(for: error) }

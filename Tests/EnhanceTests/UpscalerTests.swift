@@ -230,6 +230,40 @@ enum TestModels {
     }
 }
 
+extension TTATests {
+    /// `denoise --tta` (and the denoise step of `upscale --tta`): the luma is the mean of the 8
+    /// transformed denoises, transformed back; `eval --tta` scores exactly that as NAME+tta.
+    @Test func denoiseTTAIsTheMeanOfTheEightTransforms() throws {
+        let arch = Architecture.fastArcnn
+        let model = Model(info: ModelInfo(name: "fast-arcnn-test", task: .deblocking, architecture: arch, scale: 1, jpegQuality: 20),
+                          network: TestModels.network(arch, seed: 11))
+        let grey = TestModels.image(width: 23, height: 18, model: .grey)
+        let plain = PlaneInference(model: model, context: .serial)
+        var mean = [Float](repeating: 0, count: grey.planeSize)
+        for k in 0..<8 {
+            let t = TTATests.transform(grey, k)
+            let out = Image(width: t.width, height: t.height, colorModel: .grey,
+                            pixels: plain.run(t.pixels, width: t.width, height: t.height))
+            let back = TTATests.inverse(out, k)
+            for i in mean.indices { mean[i] += back.pixels[i] }
+        }
+        for i in mean.indices { mean[i] /= 8 }
+        let clamped = mean.map { min(max($0, 0), 1) }
+        let tta = Denoiser(model: model, tile: 10, tta: true, context: .serial).denoise(grey)
+        #expect(TestModels.maxDifference(tta.pixels, clamped) <= 1e-5)
+        let once = Denoiser(model: model, context: .serial).denoise(grey)
+        #expect(TestModels.maxDifference(tta.pixels, once.pixels) > 1e-3)
+
+        let sample = try DeblockProtocol.prepare(groundTruth: grey, quality: 20)
+        let method = ModelMethod(model: model, tta: true, context: .serial)
+        #expect(method.name == "fast-arcnn-test+tta" && ModelMethod(model: model).name == "fast-arcnn-test")
+        let restored = try method.restoreY(sample)
+        let expected = plain.run(sample.compressedY.pixels, width: grey.width, height: grey.height, tta: true)
+        #expect(restored.pixels == expected)
+        #expect(TestModels.maxDifference(expected, try ModelMethod(model: model).restoreY(sample).pixels) > 1e-3)
+    }
+}
+
 @Suite struct AlphaTests {
     /// An opaque orange square inside a fully transparent border whose hidden colour is black.
     static func badge() -> Image {
