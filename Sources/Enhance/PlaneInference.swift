@@ -67,21 +67,17 @@ public struct PlaneInference: Sendable {
         precondition(plane.count == width * height, "PlaneInference: plane has \(plane.count) samples, expected \(width)x\(height)")
         if tta && !tileTTAIsExact {
             let s = architecture.networkScale
-            var sum = [Float](repeating: 0, count: width * s * height * s)
             var done = 0
-            for k in 0..<8 {
-                let d = Dihedral(k)
+            return Dihedral.mean(height: height * s, width: width * s) { d in
                 let (h, w) = d.transposes ? (width, height) : (height, width)
-                var totalSoFar = 0
+                var tiles = 0
                 let y = run(d.apply(plane, height: height, width: width), width: w, height: h, tile: tile) { n, total in
-                    totalSoFar = total
+                    tiles = total
                     progress(done + n, 8 * total)
                 }
-                done += totalSoFar
-                d.accumulateInverse(y, height: height * s, width: width * s, into: &sum)
+                done += tiles
+                return y
             }
-            for i in sum.indices { sum[i] /= 8 }
-            return sum
         }
         let a = architecture.tileAlignment
         // Tiles start on multiples of the alignment (stride-2 networks keep the whole-image grid).
@@ -179,18 +175,12 @@ public struct PlaneInference: Sendable {
         precondition(padded.count == ih * iw, "PlaneInference: padded tile has \(padded.count) samples, expected \(iw)x\(ih)")
         guard tta else { return forwardCropped(padded, ih: ih, iw: iw, th: th, tw: tw) }
         let s = architecture.networkScale
-        let keepH = th * s, keepW = tw * s
-        var sum = [Float](repeating: 0, count: keepH * keepW)
-        for k in 0..<8 {
-            let d = Dihedral(k)
+        return Dihedral.mean(height: th * s, width: tw * s) { d in
             let t = d.apply(padded, height: ih, width: iw)
             let (tih, tiw) = d.transposes ? (iw, ih) : (ih, iw)
             let (tth, ttw) = d.transposes ? (tw, th) : (th, tw)
-            let y = forwardCropped(t, ih: tih, iw: tiw, th: tth, tw: ttw)
-            d.accumulateInverse(y, height: keepH, width: keepW, into: &sum)
+            return forwardCropped(t, ih: tih, iw: tiw, th: tth, tw: ttw)
         }
-        for i in sum.indices { sum[i] /= 8 }
-        return sum
     }
 
     /// Network output of a padded `ih × iw` tile, cropped to the `(th·s) × (tw·s)` kept samples.
@@ -244,6 +234,19 @@ public struct Dihedral: Sendable, Equatable {
             }
             count = a.count
         }
+    }
+
+    /// The mean, in transform order 0...7, of `T⁻¹(result(T))`: `result(T)` is the output for
+    /// transform `T`, `height × width` in the original orientation (`width × height` when `T`
+    /// transposes). Test-time augmentation of a tile or of a whole plane.
+    public static func mean(height: Int, width: Int, _ result: (Dihedral) -> [Float]) -> [Float] {
+        var sum = [Float](repeating: 0, count: height * width)
+        for k in 0..<8 {
+            let d = Dihedral(k)
+            d.accumulateInverse(result(d), height: height, width: width, into: &sum)
+        }
+        for i in sum.indices { sum[i] /= 8 }
+        return sum
     }
 
     /// Adds `T⁻¹(b)` to `sum`, a row-major `height × width` array; `b` is `T` of such an array.
