@@ -127,13 +127,6 @@ public final class Trainer {
         }
     }
 
-    /// How the training images were augmented, for its training record.
-    static func augmentationNote(_ augmentation: Augmentation) -> String {
-        if augmentation == .none { return "" }
-        if augmentation == .flips { return ", flips and rotations" }
-        return ", augmented"
-    }
-
     /// How a deblocking run's inputs were made, for its training record.
     static func degradationNote(_ degradation: DeblockDegradation, quality: Int) -> String {
         switch degradation {
@@ -241,7 +234,7 @@ public final class Trainer {
     /// the run keeps one (`config.ema`) unless `raw`, else the weights themselves.
     public func currentModel(validationPSNR: Double, raw: Bool = false) -> Model {
         let data = config.trainFolders.map(TrainingConfig.folderLabel).joined(separator: " + ")
-            + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(Trainer.augmentationNote(config.augmentation)))"
+            + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augmentation.recordNote))"
             + (config.quality.map { ", \(Trainer.degradationNote(config.degradation, quality: $0))" } ?? "")
         let record = TrainingRecord(
             command: command, data: data, steps: step, backprops: step * config.batchSize,

@@ -46,6 +46,12 @@ public struct Augmentation: Sendable, Equatable, Codable {
     public static let standard = Augmentation(scales: [1, 0.9, 0.8, 0.7, 0.6], dihedral: true)
     /// The 8 rotations/flips of the images at their own scale.
     public static let flips = Augmentation(dihedral: true)
+
+    /// What a training record's data line adds: nothing, ", flips and rotations" or ", augmented".
+    var recordNote: String {
+        if self == .none { return "" }
+        return scales == [1] ? ", flips and rotations" : ", augmented"
+    }
 }
 
 /// How training inputs are made from ground truth, exactly as the matching evaluation protocol.
