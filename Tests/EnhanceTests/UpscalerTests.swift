@@ -261,6 +261,14 @@ extension TTATests {
         let expected = plain.run(sample.compressedY.pixels, width: grey.width, height: grey.height, tta: true)
         #expect(restored.pixels == expected)
         #expect(TestModels.maxDifference(expected, try ModelMethod(model: model).restoreY(sample).pixels) > 1e-3)
+
+        // Whole-plane TTA reports one total from the first tile on: 8 x 3 x 2 tiles of 10 (a
+        // transposed plane has as many square tiles), and counts up to it one tile at a time.
+        var reports: [(Int, Int)] = []
+        let tiled = plain.run(grey.pixels, width: grey.width, height: grey.height, tile: 10, tta: true) { reports.append(($0, $1)) }
+        #expect(reports.map(\.1) == Array(repeating: 48, count: 48))
+        #expect(reports.map(\.0) == Array(1...48))
+        #expect(TestModels.maxDifference(tiled, mean) <= 1e-5)
     }
 }
 
