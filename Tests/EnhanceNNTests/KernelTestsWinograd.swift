@@ -11,7 +11,8 @@ import Testing
 /// transformed domain, where every output of a tile depends on all alpha² inputs of the tile
 /// and values grow by the transform matrices' norms, so its error follows this bound rather than
 /// each output's own Σ|w·x| (KernelTests allows 1e-5·(1 + K) with K the sum length); with the
-/// chosen tiles (F(4,5), F(4,3)) the observed error is ≤ 8e-7 · bound.
+/// chosen tiles (F(4,5), F(4,3)) the observed error is ≤ 8e-7 · bound. F(4,7) (alpha 10, since
+/// session 16) is the least accurate: observed ≤ 2.5e-6 · bound, allowed 4e-6 (`factor(kernel:)`).
 @Suite struct KernelTestsWinograd {
     typealias Noise = KernelTests.Noise
 
@@ -21,6 +22,9 @@ import Testing
         let wsum = (0..<g.outChannels).map { co in w[(co * per)..<((co + 1) * per)].reduce(0) { $0 + abs($1) } }.max() ?? 0
         return (x.map(abs).max() ?? 0) * wsum + (b?.map(abs).max() ?? 0)
     }
+
+    /// The tolerance factor of `check` for the chosen tile of a kernel size (see the suite comment).
+    static func factor(kernel: Int) -> Float { kernel == 7 ? 4e-6 : 2e-6 }
 
     static func check(_ g: ConvGeometry, batch: Int, bias: Bool, seed: UInt64, tile: Int? = nil, factor: Float = 2e-6) {
         var noise = Noise(state: seed)
@@ -46,7 +50,7 @@ import Testing
     /// 1-D: Aᵀ [(G g) ⊙ (Bᵀ d)] is the correlation y[i] = Σ_k g[k] d[i + k] exactly (in Double).
     @Test func transformsReproduceCorrelation() {
         var noise = Noise(state: 5)
-        for (m, r) in [(2, 3), (4, 3), (6, 3), (2, 5), (3, 5), (4, 5), (2, 7)] {
+        for (m, r) in [(2, 3), (4, 3), (6, 3), (2, 5), (3, 5), (4, 5), (2, 7), (4, 7)] {
             let t = WinogradMatrices(m: m, r: r), a = t.alpha
             #expect(a == m + r - 1)
             for _ in 0..<4 {
@@ -71,7 +75,7 @@ import Testing
     /// The fixed (unrolled) transforms equal `WinogradMatrices` entry for entry (unit vectors in,
     /// columns out: every output is one exact product).
     @Test func fixedTransformsMatchMatrices() {
-        for (m, r) in [(4, 5), (4, 3), (2, 7)] {
+        for (m, r) in [(4, 5), (4, 3), (2, 7), (4, 7)] {
             let t = WinogradMatrices(m: m, r: r), a = t.alpha
             for (which, mat, rows) in [(WinogradMatrices.Transform.bt, t.bt, a), (.at, t.at, m)] {
                 for j in 0..<a {
@@ -101,8 +105,8 @@ import Testing
         ]
         for (i, c) in cases.enumerated() {
             let g = ConvGeometry(inChannels: c.0, outChannels: c.1, inHeight: c.2, inWidth: c.3, kernel: c.4, stride: 1)
-            Self.check(g, batch: c.5, bias: i % 2 == 0, seed: UInt64(100 + i))
-            Self.check(g, batch: c.5, bias: i % 2 == 1, seed: UInt64(200 + i))
+            Self.check(g, batch: c.5, bias: i % 2 == 0, seed: UInt64(100 + i), factor: Self.factor(kernel: c.4))
+            Self.check(g, batch: c.5, bias: i % 2 == 1, seed: UInt64(200 + i), factor: Self.factor(kernel: c.4))
         }
     }
 
@@ -123,7 +127,7 @@ import Testing
             var sums = [Float](repeating: 0, count: g.inChannels)
             for (i, v) in w.enumerated() { sums[(i / kk) % g.inChannels] += abs(v) }
             let dyMax: Float = dy.map(abs).max() ?? 0
-            let tol: Float = 2e-6 * dyMax * (sums.max() ?? 0)
+            let tol: Float = Self.factor(kernel: g.kernel) * dyMax * (sums.max() ?? 0)
             var first: [Float]? = nil
             for threads in [1, 2, 3] {
                 var dx = [Float](repeating: .nan, count: g.inputCount * c.5)
@@ -193,7 +197,8 @@ import Testing
 
     /// Every tile size the implementation supports (not only the chosen ones).
     @Test func otherTileSizes() {
-        for (r, m) in [(3, 2), (3, 4), (3, 6), (5, 2), (5, 3), (5, 4)] {
+        // (7, 2): F(2×2, 7×7), the 7x7 tile before session 16.
+        for (r, m) in [(3, 2), (3, 4), (3, 6), (5, 2), (5, 3), (5, 4), (7, 2)] {
             let g = ConvGeometry(inChannels: 16, outChannels: 20, inHeight: 19 + r, inWidth: 13 + r, kernel: r, stride: 1)
             // F(6,3) (alpha 8, large m) is the least accurate: observed 1.0e-6 · bound.
             Self.check(g, batch: 2, bias: true, seed: UInt64(300 + m * 10 + r), tile: m, factor: m == 6 ? 4e-6 : 2e-6)
@@ -251,7 +256,9 @@ import Testing
     /// Max |error| vs the Double reference of the direct path and the chosen tile size (m = 4) on
     /// SRCNN-like data, relative to the rms output: measured 0.7e-5 (direct), 1.35e-5 (F(4,5)),
     /// 1.6e-5 (F(4,3)); the test allows 3e-5. (Smaller tiles, F(2,·) and F(3,5), measured 1.0–1.4e-5;
-    /// F(6,3) 2.7e-5.)
+    /// F(6,3) 2.7e-5.) F(4,7) (7x7 kernels since session 16; alpha 10, points 0, ±2, ±1/2, ±3/4,
+    /// ±5/4) measured 8.0–9.6e-5, about 7x F(4,5): allowed 1.5e-4. On the shipped AR-CNNs that
+    /// moved LIVE1 PSNRs by at most 5e-5 dB per image against F(2,7).
     @Test func accuracyOnRealisticData() {
         for r in [5, 3, 7] {
             let g = ConvGeometry(inChannels: 64, outChannels: 32, inHeight: 60 + r - 1, inWidth: 60 + r - 1, kernel: r, stride: 1)
@@ -268,7 +275,7 @@ import Testing
                 let e = maxAbsDiff(y, ref), m = ConvKernels.winogradTile(kernel: r) ?? 0
                 print(String(format: "  F(%d,%d): max error %.2e = %.2e × rms", m, r, e, e / typical))
                 #expect(maxAbsDiff(direct, ref) <= 3e-5 * typical)
-                #expect(e <= 3e-5 * typical, "F(\(m),\(r)) σ \(sigma): error \(e / typical) × rms")
+                #expect(e <= (r == 7 ? 1.5e-4 : 3e-5) * typical, "F(\(m),\(r)) σ \(sigma): error \(e / typical) × rms")
             }
         }
     }

@@ -17,14 +17,17 @@ import Foundation
 // results are bit-identical for any thread count.
 //
 // Tile sizes (measured, see KernelTestsWinograd's reports): F(4×4, 5×5) (alpha 8) and
-// F(4×4, 3×3) (alpha 6), and F(2×2, 7×7) (alpha 8, AR-CNN's 7x7 layers: 49 → 16 multiplies
-// per output), all with fixed unrolled transforms; max error on SRCNN-like data
-// ≈ 1.4e-5 × rms output, against 0.7e-5 for the direct path. `enhance bench` keeps reporting
+// F(4×4, 3×3) (alpha 6), and F(4×4, 7×7) (alpha 10, AR-CNN's 7x7 layers: 49 → 6.25 multiplies
+// per output; session 16, in place of F(2×2, 7×7)'s 16: the 7x7 layer of arcnn-512 484 → ? ms on
+// one thread), all with fixed unrolled transforms; max error on SRCNN-like data
+// ≈ 1.4e-5 × rms output, against 0.7e-5 for the direct path (F(4×4, 7×7): about 3x that of
+// F(2×2, 7×7) on offset data, tools/winograd_f4x7.py --error). `enhance bench` keeps reporting
 // GFLOP/s as the direct-convolution count (2·K·outputs), so Winograd layers exceed sgemm.
 
 /// Transform matrices of the 1-D Winograd algorithm F(m, r) (alpha = m + r − 1), built by
 /// Cook–Toom interpolation at the points 0, 1, −1, 2, −2, 1/2, −1/2, 3, −3, 1/3, −1/3, … and ∞
-/// (the usual choice of Lavin & Gray and wincnn), in Double; the 1/f scaling sits in G.
+/// (the usual choice of Lavin & Gray and wincnn; alpha 10 differs, see `points`), in Double; the
+/// 1/f scaling sits in G.
 ///
 /// For a correlation `y[i] = Σ_k g[k] · d[i + k]` (i < m) of a tile `d` (alpha samples):
 /// `y = Aᵀ [(G g) ⊙ (Bᵀ d)]`. All matrices row-major: `at` is m × alpha, `g` alpha × r,
@@ -33,8 +36,12 @@ public struct WinogradMatrices: Sendable {
     public let m, r, alpha: Int
     public let at: [Double], g: [Double], bt: [Double]
 
-    /// The alpha − 1 finite interpolation points (the last one is ∞).
+    /// The alpha − 1 finite interpolation points (the last one is ∞). Alpha 10 (F(4×4, 7×7)) takes
+    /// 0, ±2, ±1/2, ±3/4, ±5/4 instead: every coefficient of Aᵀ and Bᵀ is then exact in Float, and
+    /// the float error is about 12x smaller than with the usual ±3 (tools/winograd_f4x7.py, which
+    /// chose the set and generates the fixed transforms).
     public static func points(_ count: Int) -> [Double] {
+        if count == 9 { return [0, 2, -2, 0.5, -0.5, 0.75, -0.75, 1.25, -1.25] }
         var p: [Double] = [0, 1, -1]
         var k = 2.0
         while p.count < count {
@@ -89,6 +96,8 @@ extension WinogradMatrices {
     /// they are. For tests: the fixed versions must equal the matrices.
     public func applyFixed(_ transform: Transform, _ s: UnsafePointer<Float>, _ ss: Int, _ d: UnsafeMutablePointer<Float>, _ ds: Int) -> Bool {
         switch (transform, m, alpha) {
+        case (.bt, _, 10): winogradBT10(s, ss, d, ds)
+        case (.at, 4, 10): winogradAT4x10(s, ss, d, ds)
         case (.bt, _, 8): winogradBT8(s, ss, d, ds)
         case (.bt, _, 6): winogradBT6(s, ss, d, ds)
         case (.at, 4, 8): winogradAT4x8(s, ss, d, ds)
@@ -114,7 +123,7 @@ extension ConvKernels {
         switch kernel {
         case 3: return 4
         case 5: return 4
-        case 7: return 2
+        case 7: return 4
         default: return nil
         }
     }
@@ -243,6 +252,7 @@ extension ConvKernels {
                                 blockVectors: vectors)
         Parallel.forEachWithWorker(blocks, threads: workers) { worker, block in
             switch (m, A) {
+            case (4, 10): plan.run(WinogradTile4x10(), block: block, worker: worker)
             case (4, 8): plan.run(WinogradTile4x8(), block: block, worker: worker)
             case (4, 6): plan.run(WinogradTile4x6(), block: block, worker: worker)
             case (2, 8): plan.run(WinogradTile2x8(), block: block, worker: worker)
@@ -262,6 +272,8 @@ protocol WinogradTiling {
 struct WinogradTile4x8: WinogradTiling { var m: Int { 4 }; var alpha: Int { 8 } }
 /// F(4×4, 3×3).
 struct WinogradTile4x6: WinogradTiling { var m: Int { 4 }; var alpha: Int { 6 } }
+/// F(4×4, 7×7).
+struct WinogradTile4x10: WinogradTiling { var m: Int { 4 }; var alpha: Int { 10 } }
 /// F(2×2, 7×7): the same 8 points as F(4×4, 5×5), so the same Bᵀ and the same accuracy.
 struct WinogradTile2x8: WinogradTiling { var m: Int { 2 }; var alpha: Int { 8 } }
 /// Any other F(m, r), with run-time sizes and matrices.
@@ -407,16 +419,23 @@ func winogradInput<S: WinogradTiling>(_ s: S, _ plane: UnsafePointer<Float>, _ r
                                       _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
     let A = s.alpha, m = s.m
     let d = UnsafeMutableRawPointer(work).assumingMemoryBound(to: Float.self), tmp = d + A * A * 8
-    if A == 8 || A == 6 {
+    if A == 8 || A == 6 || A == 10 {
         // Each lane's row is 8 consecutive samples (with alpha 6, two past the tile: callers leave
         // 8 floats of slack after the plane): load them per lane and transpose the 8x8 (lane,
-        // column) block to (column, lane). Empty lanes read offset 0 (ignored later).
+        // column) block to (column, lane); alpha 10's last two columns one sample at a time.
+        // Empty lanes read offset 0 (ignored later).
         for y in 0..<A {
             let o = d + y * A * 8
             withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 8) { rows in
                 for l in 0..<8 { rows[l] = load8(plane + lanes.offset[l] + y * rowStride) }
                 transpose8x8(rows.baseAddress!)
-                for x in 0..<A { store8(rows[x], o + x * 8) }
+                for x in 0..<min(A, 8) { store8(rows[x], o + x * 8) }
+            }
+            if A == 10 {
+                for l in 0..<8 {
+                    let r = plane + lanes.offset[l] + y * rowStride
+                    o[64 + l] = r[8]; o[72 + l] = r[9]
+                }
             }
         }
     } else if lanes.inRow {
@@ -435,7 +454,10 @@ func winogradInput<S: WinogradTiling>(_ s: S, _ plane: UnsafePointer<Float>, _ r
         }
     }
     let row = A * 8
-    if s is WinogradTile4x8 || s is WinogradTile2x8 {
+    if s is WinogradTile4x10 {
+        for x in 0..<10 { winogradBT10(d + x * 8, row, tmp + x * 8, row) }
+        for i in 0..<10 { winogradBT10(tmp + i * row, 8, out + i * 10 * outStride, outStride) }
+    } else if s is WinogradTile4x8 || s is WinogradTile2x8 {
         for x in 0..<8 { winogradBT8(d + x * 8, row, tmp + x * 8, row) }
         for i in 0..<8 { winogradBT8(tmp + i * row, 8, out + i * 8 * outStride, outStride) }
     } else if s is WinogradTile4x6 {
@@ -467,7 +489,10 @@ func transpose8x8(_ v: UnsafeMutablePointer<SIMD8<Float>>) {
 func winogradOutput<S: WinogradTiling>(_ s: S, _ mt: UnsafePointer<Float>, _ stride: Int, _ at: UnsafePointer<Float>,
                                        _ y: UnsafeMutablePointer<Float>) {
     let m = s.m, A = s.alpha, tmp = y + m * m * 8, row = A * 8
-    if s is WinogradTile4x8 {
+    if s is WinogradTile4x10 {
+        for x in 0..<10 { winogradAT4x10(mt + x * stride, 10 * stride, tmp + x * 8, row) }
+        for i in 0..<4 { winogradAT4x10(tmp + i * row, 8, y + i * 32, 8) }
+    } else if s is WinogradTile4x8 {
         for x in 0..<8 { winogradAT4x8(mt + x * stride, 8 * stride, tmp + x * 8, row) }
         for i in 0..<4 { winogradAT4x8(tmp + i * row, 8, y + i * 32, 8) }
     } else if s is WinogradTile2x8 {
