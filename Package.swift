@@ -71,6 +71,6 @@ let package = Package(
         .testTarget(name: "EnhanceNNTests", dependencies: ["EnhanceNN"], swiftSettings: fastMath),
         .testTarget(name: "EnhanceTests", dependencies: ["Enhance"], swiftSettings: fastMath),
         .testTarget(name: "EnhanceTrainingTests", dependencies: ["EnhanceTraining"], swiftSettings: fastMath),
-        .testTarget(name: "EnhanceCLITests", dependencies: ["EnhanceCLI"], swiftSettings: fastMath),
+        .testTarget(name: "EnhanceCLITests", dependencies: ["EnhanceCLI", "EnhanceNN"], swiftSettings: fastMath),
     ]
 )

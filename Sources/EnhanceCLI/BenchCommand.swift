@@ -17,6 +17,8 @@ struct BenchCommand: ParsableCommand {
 
     struct Report: Encodable {
         var threads: Int
+        /// The kernels OpenBLAS runs (see `BLAS.betterCoreType` and Sources/enhance/main.swift).
+        var openblas_core: String
         var sgemm_gflops: Double
         var results: [Benchmark.Result]
         var comparisons: [Benchmark.Comparison]
@@ -25,13 +27,19 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let context = ComputeContext(threads: threads)
         let sgemm = Benchmark.sgemmGFLOPs(threads: context.threads, repeats: quick ? 2 : 5)
-        if !json { print(String(format: "sgemm (OpenBLAS, %d threads): %.1f GFLOP/s", context.threads, sgemm)) }
+        if !json { print("sgemm (OpenBLAS \(BLAS.coreName), \(context.threads) threads): " + String(format: "%.1f GFLOP/s", sgemm)) }
         let including: (String) -> Bool = { name in cases.isEmpty || cases.contains { name.contains($0) } }
         let results = Benchmark.standardSuite(context: context, quick: quick, including: including)
             + Benchmark.shippedModels(context: context, quick: quick, including: including)
         let comparisons = Benchmark.standardComparisons(context: context, seconds: quick ? 0 : 4, including: including)
+        if !cases.isEmpty && results.isEmpty && comparisons.isEmpty {
+            let quoted = cases.map { "'\($0)'" }.joined(separator: ", ")
+            printError("error: no benchmark case name contains \(quoted) (`enhance bench` without --case runs them all)")
+            throw ExitCode.failure
+        }
         if json {
-            print(try jsonString(Report(threads: context.threads, sgemm_gflops: sgemm, results: results, comparisons: comparisons)))
+            print(try jsonString(Report(threads: context.threads, openblas_core: BLAS.coreName, sgemm_gflops: sgemm,
+                                        results: results, comparisons: comparisons)))
             return
         }
         defer {

@@ -1,5 +1,6 @@
 import EnhanceCLI
 import EnhanceImage
+import EnhanceNN
 import Foundation
 import Testing
 
@@ -22,12 +23,17 @@ struct CLIRun {
 
     static var available: Bool { FileManager.default.isExecutableFile(atPath: executable.path) }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIRun {
+    /// Runs `enhance` with `environment` added to this process's. Unless the caller sets it (or
+    /// `removing` lists it), OPENBLAS_CORETYPE is this process's OpenBLAS core, so that the CLI
+    /// runs the same sgemm kernels as the library calls it is compared with.
+    static func run(_ arguments: [String], environment: [String: String] = [:], removing: [String] = []) throws -> CLIRun {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        if env["OPENBLAS_CORETYPE"] == nil { env["OPENBLAS_CORETYPE"] = BLAS.coreName }
         for (k, v) in environment { env[k] = v }
+        for k in removing { env[k] = nil }
         process.environment = env
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Thin wrapper over OpenBLAS (pthread build). Matrices are row-major.
 public enum BLAS {
@@ -27,5 +28,31 @@ public enum BLAS {
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
+
+extension BLAS {
+    /// The core OpenBLAS chose its kernels for when it loaded ("Haswell", "Zen", "SkylakeX", …;
+    /// "Prescott", SSE3, is its fallback for a CPU model it does not know).
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// The `OPENBLAS_CORETYPE` to ask for when OpenBLAS fell back to kernels older than the CPU,
+    /// nil when its own choice already has AVX2 kernels or the CPU lacks AVX2 and FMA. Debian 12's
+    /// OpenBLAS 0.3.21 does not know newer Xeons (model 207) and takes "Prescott" there: sgemm
+    /// 20–28 GFLOP/s on one thread against 125 with "SkylakeX" and 67 with "Haswell", an AR-CNN
+    /// training step 186 → 127 ms (session 16). `flags` are /proc/cpuinfo's (`cpuFlags()`).
+    public static func betterCoreType(current: String, flags: Set<String>) -> String? {
+        let avx2Cores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
+        guard flags.contains("avx2"), flags.contains("fma"), !avx2Cores.contains(current.lowercased()) else { return nil }
+        let avx512: Set<String> = ["avx512f", "avx512bw", "avx512dq", "avx512vl"]
+        return avx512.isSubset(of: flags) ? "SkylakeX" : "Haswell"
+    }
+
+    /// The CPU's feature flags from the first "flags" line of /proc/cpuinfo (empty elsewhere).
+    public static func cpuFlags(cpuinfo: String = "/proc/cpuinfo") -> Set<String> {
+        guard let text = try? String(contentsOfFile: cpuinfo, encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":") else { return [] }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 }
