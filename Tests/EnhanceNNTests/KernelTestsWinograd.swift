@@ -146,7 +146,7 @@ import Testing
         let cases: [(Int, Int, Int, Int, Int, Int, Int)] = [
             // (in, out, h, w, kernel, batch, tiles per chunk)
             (48, 48, 34, 34, 3, 5, 1024), (16, 20, 11, 14, 3, 3, 16), (64, 32, 33, 33, 5, 4, 200),
-            (17, 16, 9, 12, 5, 2, 8), (64, 32, 32, 32, 7, 3, 1024), (16, 18, 10, 9, 7, 4, 24),
+            (17, 16, 9, 12, 5, 2, 8), (64, 32, 32, 32, 7, 3, 1024), (16, 18, 11, 10, 7, 4, 24),
         ]
         for (i, c) in cases.enumerated() {
             let g = ConvGeometry(inChannels: c.0, outChannels: c.1, inHeight: c.2, inWidth: c.3, kernel: c.4, stride: 1)
@@ -180,7 +180,9 @@ import Testing
                     }
                 }
             }
-            let tol = 1e-5 * (bound.max() ?? 0) + 1e-6
+            // F(7×7, 4×4) (alpha 10, the 7x7 weight gradient since session 16) rounds more:
+            // observed 2.2e-5 and 5.7e-5 · bound (F(7×7, 2×2) was within 1e-5).
+            let tol = (c.4 == 7 ? 1e-4 : 1e-5) * (bound.max() ?? 0) + 1e-6
             var first: [Float]? = nil
             for threads in [1, 2, 3] {
                 var dw = start, db = startBias

@@ -29,20 +29,13 @@ extension ConvKernels {
         return String(cString: v) != "0"
     }()
 
-    /// The m of the weight gradient's F(r×r, m×m) for an r×r kernel: the forward tile, except for
-    /// 7x7 kernels, which keep F(7×7, 2×2) (alpha 8) when the forward and input gradient moved
-    /// to F(4×4, 7×7) in session 16.
-    public static func winogradWeightGradientTile(kernel: Int) -> Int? {
-        kernel == 7 ? 2 : winogradTile(kernel: kernel)
-    }
-
     /// Whether `backwardWeight` takes the Winograd path for `g` (stride 1, a 5x5 or 7x7 kernel,
     /// at least 16 channels each side, an output of at least one tile). Measured with
     /// `ENHANCE_WINOGRAD_GRADIENT=0|1 enhance bench --case train-step` (noisy, three runs each):
     /// AR-CNN's 7x7 step 90–105 → 84–85 ms, SRCNN 9-5-5's 57–62 → 50–57 ms; for 3x3 kernels
     /// (enhance-net) the sgemm path was as fast or faster, so they keep it.
     public static func winogradBackwardWeightApplies(_ g: ConvGeometry) -> Bool {
-        guard useWinograd, useWinogradWeightGradient, g.stride == 1, let m = winogradWeightGradientTile(kernel: g.kernel) else { return false }
+        guard useWinograd, useWinogradWeightGradient, g.stride == 1, let m = winogradTile(kernel: g.kernel) else { return false }
         return g.kernel >= 5 && g.inChannels >= 16 && g.outChannels >= 16 && g.outHeight >= m && g.outWidth >= m
     }
 
@@ -54,7 +47,7 @@ extension ConvKernels {
                                               biasGradient: UnsafeMutablePointer<Float>?, threads: Int,
                                               tilesPerChunk: Int = 128) {
         precondition(g.stride == 1, "winogradBackwardWeight: stride \(g.stride) is not 1")
-        guard let m = winogradWeightGradientTile(kernel: g.kernel) else { preconditionFailure("winogradBackwardWeight: no tile size for kernel \(g.kernel)") }
+        guard let m = winogradTile(kernel: g.kernel) else { preconditionFailure("winogradBackwardWeight: no tile size for kernel \(g.kernel)") }
         if batch == 0 { return }
         ensureSingleThreadedBLAS()
         let r = g.kernel, mats = WinogradMatrices(m: r, r: m), A = mats.alpha, T = A * A
@@ -122,6 +115,7 @@ extension ConvKernels {
                         lanes.inRow = q0 + 7 < tilesY * tilesX && q0 / tilesX == (q0 + 7) / tilesX
                         let out = vp.pointer + ci * K + base + q0
                         switch (m, A) {
+                        case (4, 10): winogradInput(WinogradTile4x10(), UnsafePointer(plane), pw, lanes, btp.pointer, scratch, out, inC * K)
                         case (4, 8): winogradInput(WinogradTile4x8(), UnsafePointer(plane), pw, lanes, btp.pointer, scratch, out, inC * K)
                         case (2, 8): winogradInput(WinogradTile2x8(), UnsafePointer(plane), pw, lanes, btp.pointer, scratch, out, inC * K)
                         case (4, 6): winogradInput(WinogradTile4x6(), UnsafePointer(plane), pw, lanes, btp.pointer, scratch, out, inC * K)
