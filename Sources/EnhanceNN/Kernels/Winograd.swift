@@ -18,10 +18,10 @@ import Foundation
 //
 // Tile sizes (measured, see KernelTestsWinograd's reports): F(4×4, 5×5) (alpha 8) and
 // F(4×4, 3×3) (alpha 6), and F(4×4, 7×7) (alpha 10, AR-CNN's 7x7 layers: 49 → 6.25 multiplies
-// per output; session 16, in place of F(2×2, 7×7)'s 16: the 7x7 layer of arcnn-512 484 → ? ms on
+// per output; session 16, in place of F(2×2, 7×7)'s 16: the 7x7 layer of arcnn-512 484 → 215 ms on
 // one thread), all with fixed unrolled transforms; max error on SRCNN-like data
-// ≈ 1.4e-5 × rms output, against 0.7e-5 for the direct path (F(4×4, 7×7): about 3x that of
-// F(2×2, 7×7) on offset data, tools/winograd_f4x7.py --error). `enhance bench` keeps reporting
+// ≈ 1.4e-5 × rms output, against 0.7e-5 for the direct path; F(4×4, 7×7) 8–10e-5 on the same
+// data, about 7x F(2×2, 7×7) (its points: `WinogradMatrices.points`, tools/winograd_f4x7.py). `enhance bench` keeps reporting
 // GFLOP/s as the direct-convolution count (2·K·outputs), so Winograd layers exceed sgemm.
 
 /// Transform matrices of the 1-D Winograd algorithm F(m, r) (alpha = m + r − 1), built by
