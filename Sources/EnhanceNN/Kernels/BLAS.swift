@@ -41,9 +41,12 @@ extension BLAS {
     /// OpenBLAS 0.3.21 does not know newer Xeons (model 207) and takes "Prescott" there: sgemm
     /// 20–28 GFLOP/s on one thread against 125 with "SkylakeX" and 67 with "Haswell", an AR-CNN
     /// training step 186 → 127 ms (session 16). `flags` are /proc/cpuinfo's (`cpuFlags()`).
-    public static func betterCoreType(current: String, flags: Set<String>) -> String? {
+    /// `flags` is only evaluated when OpenBLAS's own choice is a fallback (no file read otherwise).
+    public static func betterCoreType(current: String, flags: @autoclosure () -> Set<String>) -> String? {
         let avx2Cores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"]
-        guard flags.contains("avx2"), flags.contains("fma"), !avx2Cores.contains(current.lowercased()) else { return nil }
+        guard !avx2Cores.contains(current.lowercased()) else { return nil }
+        let flags = flags()
+        guard flags.contains("avx2"), flags.contains("fma") else { return nil }
         let avx512: Set<String> = ["avx512f", "avx512bw", "avx512dq", "avx512vl"]
         return avx512.isSubset(of: flags) ? "SkylakeX" : "Haswell"
     }
