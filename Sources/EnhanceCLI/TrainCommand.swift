@@ -41,6 +41,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .customLong("no-downscale"), help: "Flips and rotations only: no down-scaled copies of the training images.") var noDownscale = false
     @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning, transfer).") var initFrom: String?
     @Option(name: .customLong("init-map"), help: "With --init: fill layer DST from the base model's layer SRC (DST=SRC, repeatable).") var initMap: [String] = []
+    @Option(name: .customLong("extrapolate-from"), help: "With --init: start from INIT + A·(INIT − this file), continuing the step from the weights an earlier cycle started from (this file) to those it ended at (--init).") var extrapolateFrom: String?
+    @Option(name: .customLong("extrapolate-by"), help: "With --extrapolate-from: the factor A (default 1: one more step of the same length).") var extrapolation: Double?
     @Option(help: "Keep a moving average of the weights with this decay (e.g. 0.999); validate and save it instead of the raw weights.") var ema: Double?
     @Flag(name: .customLong("revive-dead"), help: "Re-initialise ReLU units that never fire (checked before the first update and at every validation; the output is unchanged when it happens).") var reviveDead = false
     @Option(name: .shortAndLong, help: "Output folder.") var output: String?
@@ -107,6 +109,15 @@ struct TrainCommand: ParsableCommand {
             let parts = entry.split(separator: "=")
             guard parts.count == 2 else { throw ValidationError("--init-map expects DST=SRC, got '\(entry)'") }
             c.initMap[String(parts[0])] = String(parts[1])
+        }
+        if let extrapolateFrom {
+            guard c.initFrom != nil else { throw ValidationError("--extrapolate-from needs --init (the weights to extrapolate from it)") }
+            c.extrapolateFrom = extrapolateFrom
+        }
+        if let extrapolation {
+            guard c.extrapolateFrom != nil else { throw ValidationError("--extrapolate-by needs --extrapolate-from") }
+            guard extrapolation > 0 && extrapolation.isFinite else { throw ValidationError("--extrapolate-by must be > 0, got \(extrapolation)") }
+            c.extrapolation = extrapolation
         }
         if let ema {
             guard ema >= 0 && ema < 1 else { throw ValidationError("--ema must be in [0, 1), got \(ema)") }

@@ -119,6 +119,11 @@ public final class Trainer {
             if copied.isEmpty {
                 throw TrainingError("\(initFrom): no tensor of \(base.info.name) matches \(config.model) by name and shape (see --init-map)")
             }
+            if let earlierPath = config.extrapolateFrom {
+                let earlier = try Model.read(contentsOf: URL(fileURLWithPath: earlierPath))
+                try Trainer.extrapolate(&network, awayFrom: earlier.network, by: Float(config.extrapolation),
+                                        names: copied, fileName: earlierPath)
+            }
         }
         optimizer = try Trainer.makeOptimizer(config)
         if let decay = config.ema {
@@ -193,6 +198,29 @@ public final class Trainer {
         return copied
     }
 
+    /// Moves the parameters named `names` from `p` to `p + factor · (p − earlier)`: one more step
+    /// like the one that led from `earlier` to `p`. Every named parameter must exist in
+    /// `earlier` with the same shape.
+    public static func extrapolate(_ network: inout Sequential, awayFrom earlier: Sequential, by factor: Float,
+                                   names: [String], fileName: String) throws {
+        let earlierParams = Dictionary(uniqueKeysWithValues: earlier.namedParameters.map { ($0.name, $0.tensor) })
+        let wanted = Set(names)
+        var params = network.parameters
+        for (i, name) in network.parameterNames.enumerated() where wanted.contains(name) {
+            guard let e = earlierParams[name], e.shape == params[i].shape else {
+                throw TrainingError("\(fileName): no tensor '\(name)' of shape \(params[i].shape) to extrapolate from")
+            }
+            var moved = params[i]
+            moved.storage.withUnsafeMutableBufferPointer { p in
+                e.storage.withUnsafeBufferPointer { q in
+                    for j in 0..<p.count { p[j] += factor * (p[j] - q[j]) }
+                }
+            }
+            params[i] = moved
+        }
+        network.parameters = params
+    }
+
     static func parseLoss(_ s: String) throws -> Loss {
         switch s.lowercased() {
         case "mse": return .mse
@@ -242,6 +270,7 @@ public final class Trainer {
             validationSet: config.validationFolder.map(TrainingConfig.folderLabel) ?? "",
             notes: "optimizer \(config.optimizer) lr \(config.learningRate) schedule \(config.schedule), loss \(config.loss), batch \(config.batchSize), seed \(config.seed)"
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "")
+                + (config.extrapolateFrom.map { " extrapolated \(config.extrapolation)x away from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "")
                 + (config.ema.map { raw ? "" : ", weights: moving average with decay \($0)" } ?? "")
                 + (config.reviveDeadUnits ? ", dead ReLU units revived (\(revivedUnits) in all)" : ""),
             earlier: earlierRecords)
@@ -382,6 +411,12 @@ public final class Trainer {
             record(TrainingLogRow(step: 0, backprops: 0, loss: .nan, learningRate: config.learningRate,
                                   validationPSNR: v, seconds: 0))
             report(String(format: "step 0  validation %.3f dB (%@ %.3f dB)", v, baselineName, bicubicPSNR ?? .nan))
+            if config.initFrom != nil {
+                // A fine-tune's (or extrapolation's) start is a model worth keeping: later steps
+                // replace it only when they validate higher.
+                bestPSNR = v
+                try currentModel(validationPSNR: v).write(to: bestURL)
+            }
         }
         var lossSum = 0.0, lossCount = 0
         var windowStart = DispatchTime.now().uptimeNanoseconds, windowSteps = 0

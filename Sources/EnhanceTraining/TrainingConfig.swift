@@ -47,6 +47,12 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// With `initFrom`: parameter-prefix renames, destination to source (`"6": "4"` fills layer 6
     /// from the base model's layer 4, e.g. the reconstruction layer when going shallow to deep).
     public var initMap: [String: String] = [:]
+    /// With `initFrom`: start from `init + extrapolation · (init − extrapolateFrom)` instead of
+    /// `init`, i.e. continue the step that led from `extrapolateFrom` to `init` (the weights an
+    /// earlier fine-tuning cycle started from and ended at). nil: start from `init` itself.
+    public var extrapolateFrom: String?
+    /// The factor of `extrapolateFrom` (1: one more step of the same length).
+    public var extrapolation: Double = 1
     /// Decay of an exponential moving average of the weights (e.g. 0.999), updated after every
     /// step; when set, validation, `best.safetensors` and the saved model use the average
     /// instead of the raw weights. nil: no average.
@@ -62,7 +68,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, downscale, initFrom, initMap, ema, reviveDeadUnits, outputFolder, logEvery, validateEvery, checkpointEvery
+        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, downscale, initFrom, initMap, extrapolateFrom, extrapolation, ema, reviveDeadUnits, outputFolder, logEvery, validateEvery, checkpointEvery
     }
 
     /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
@@ -97,6 +103,8 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(type(of: self.downscale).self, forKey: .downscale) { self.downscale = v }
         if let v = try c.decodeIfPresent(type(of: self.initFrom).self, forKey: .initFrom) { self.initFrom = v }
         if let v = try c.decodeIfPresent(type(of: self.initMap).self, forKey: .initMap) { self.initMap = v }
+        if let v = try c.decodeIfPresent(String.self, forKey: .extrapolateFrom) { self.extrapolateFrom = v }
+        if let v = try c.decodeIfPresent(Double.self, forKey: .extrapolation) { self.extrapolation = v }
         if let v = try c.decodeIfPresent(Double.self, forKey: .ema) { self.ema = v }
         if let v = try c.decodeIfPresent(Bool.self, forKey: .reviveDeadUnits) { self.reviveDeadUnits = v }
         if let v = try c.decodeIfPresent(type(of: self.outputFolder).self, forKey: .outputFolder) { self.outputFolder = v }

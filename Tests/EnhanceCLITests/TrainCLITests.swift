@@ -102,4 +102,15 @@ struct TrainCLITests {
         let type = try CLIRun.run(["train", "--config", configURL.path])
         #expect(type.stderr.contains("\(configURL.path): setting 'steps' must be of type Int"))
     }
+
+    @Test func extrapolationOptionsNeedWhatTheyExtend() throws {
+        let noInit = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--extrapolate-from", "a.safetensors"])
+        #expect(noInit.status == 64)
+        #expect(noInit.stderr.contains("Error: --extrapolate-from needs --init (the weights to extrapolate from it)"), "\(noInit.stderr)")
+        let noFrom = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--init", "a.safetensors", "--extrapolate-by", "2"])
+        #expect(noFrom.stderr.contains("Error: --extrapolate-by needs --extrapolate-from"), "\(noFrom.stderr)")
+        let zero = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--init", "a.safetensors",
+                                   "--extrapolate-from", "b.safetensors", "--extrapolate-by", "0"])
+        #expect(zero.stderr.contains("Error: --extrapolate-by must be > 0, got 0.0"), "\(zero.stderr)")
+    }
 }

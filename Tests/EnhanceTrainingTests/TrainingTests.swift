@@ -410,6 +410,51 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(after["6.weight"] == shallow.namedParameters.first { $0.name == "4.weight" }?.tensor)
     }
 
+    /// `extrapolateFrom`: the run starts one step further along the line from the earlier
+    /// weights to the init weights (`init + A·(init − earlier)`), validates that start at step 0
+    /// and keeps it as `best.safetensors` until a later validation beats it.
+    @Test func extrapolationContinuesTheStepFromTheEarlierWeights() throws {
+        let folder = try temporaryFolder("extrapolate")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let arch = Architecture(familyName: "srcnn-9-1-5", scale: 2)!
+        let info = ModelInfo(name: "srcnn-9-1-5-x2", task: .superResolution, architecture: arch, scale: 2)
+        let ended = arch.makeNetwork(seed: 1)
+        var started = arch.makeNetwork(seed: 2)
+        started.parameters = started.parameters.map { var t = $0; if t.shape.count == 1 { t.storage = t.storage.map { $0 + 0.01 } }; return t }
+        let endFile = folder.appendingPathComponent("end.safetensors"), startFile = folder.appendingPathComponent("start.safetensors")
+        try Model(info: info, network: ended).write(to: endFile)
+        try Model(info: info, network: started).write(to: startFile)
+        var c = TrainerTests.config(folder.appendingPathComponent("run"), steps: 3)
+        c.initFrom = endFile.path
+        c.extrapolateFrom = startFile.path
+        c.extrapolation = 0.5
+        let (set, validation) = try TrainerTests.data(c)
+        let t = try Trainer(config: c, dataset: set, validation: validation)
+        for (i, (name, tensor)) in t.namedParameters.enumerated() {
+            let a = ended.parameters[i].storage, b = started.parameters[i].storage
+            #expect(name == ended.parameterNames[i] && tensor.shape == ended.parameters[i].shape)
+            #expect(zip(tensor.storage, zip(a, b)).allSatisfy { abs($0 - ($1.0 + 0.5 * ($1.0 - $1.1))) <= 1e-7 })
+            #expect(tensor.storage != a)
+        }
+        #expect(t.currentModel(validationPSNR: 0).info.training?.notes
+            .contains(", fine-tuned from end.safetensors extrapolated 0.5x away from start.safetensors") == true)
+        let start = try #require(t.validate())
+        var lines: [String] = []
+        try t.run(resume: false, stopAt: 0) { lines.append($0) }
+        #expect(lines.first?.hasPrefix(String(format: "step 0  validation %.3f dB", start)) == true)
+        let best = try Model.read(contentsOf: folder.appendingPathComponent("run/best.safetensors"))
+        #expect(best.info.training?.steps == 0 && best.info.training?.validationPSNR == start)
+        #expect(best.network.parameters == t.namedParameters.map(\.tensor))
+
+        // Another architecture cannot be extrapolated from.
+        let other = Architecture(familyName: "srcnn-9-5-5", scale: 2)!
+        try Model(info: ModelInfo(name: "srcnn-9-5-5-x2", task: .superResolution, architecture: other, scale: 2),
+                  network: other.makeNetwork(seed: 3)).write(to: startFile)
+        #expect(throws: TrainingError("\(startFile.path): no tensor '2.weight' of shape [32, 64, 1, 1] to extrapolate from")) {
+            _ = try Trainer(config: c, dataset: set, validation: validation)
+        }
+    }
+
     @Test func deblockingRunsNeedAQuality() throws {
         var c = TrainingConfig()
         c.model = "arcnn"
