@@ -70,6 +70,8 @@ public final class Trainer {
     var output: URL { URL(fileURLWithPath: config.outputFolder) }
     var checkpointURL: URL { output.appendingPathComponent("checkpoint.safetensors") }
     var bestURL: URL { output.appendingPathComponent("best.safetensors") }
+    /// A fine-tune's weights at step 0 (after `--extrapolate-from`, if any).
+    var startURL: URL { output.appendingPathComponent("start.safetensors") }
     var logURL: URL { output.appendingPathComponent("log.csv") }
     var curveURL: URL { output.appendingPathComponent("curve.svg") }
 
@@ -413,9 +415,12 @@ public final class Trainer {
             report(String(format: "step 0  validation %.3f dB (%@ %.3f dB)", v, baselineName, bicubicPSNR ?? .nan))
             if config.initFrom != nil {
                 // A fine-tune's (or extrapolation's) start is a model worth keeping: later steps
-                // replace it only when they validate higher.
+                // replace it only when they validate higher. start.safetensors keeps it for good
+                // (the EARLIER of a later `--extrapolate-from`).
                 bestPSNR = v
-                try currentModel(validationPSNR: v).write(to: bestURL)
+                let start = currentModel(validationPSNR: v)
+                try start.write(to: bestURL)
+                try start.write(to: startURL)
             }
         }
         var lossSum = 0.0, lossCount = 0

@@ -412,7 +412,8 @@ func temporaryFolder(_ name: String) throws -> URL {
 
     /// `extrapolateFrom`: the run starts one step further along the line from the earlier
     /// weights to the init weights (`init + A·(init − earlier)`), validates that start at step 0
-    /// and keeps it as `best.safetensors` until a later validation beats it.
+    /// and keeps it as `best.safetensors` until a later validation beats it (and as
+    /// `start.safetensors` for good).
     @Test func extrapolationContinuesTheStepFromTheEarlierWeights() throws {
         let folder = try temporaryFolder("extrapolate")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -445,6 +446,8 @@ func temporaryFolder(_ name: String) throws -> URL {
         let best = try Model.read(contentsOf: folder.appendingPathComponent("run/best.safetensors"))
         #expect(best.info.training?.steps == 0 && best.info.training?.validationPSNR == start)
         #expect(best.network.parameters == t.namedParameters.map(\.tensor))
+        let kept = try Model.read(contentsOf: folder.appendingPathComponent("run/start.safetensors"))
+        #expect(kept.network.parameters == best.network.parameters && kept.info.training?.steps == 0)
 
         // Another architecture cannot be extrapolated from.
         let other = Architecture(familyName: "srcnn-9-5-5", scale: 2)!
