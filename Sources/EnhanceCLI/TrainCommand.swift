@@ -129,8 +129,11 @@ struct TrainCommand: ParsableCommand {
         if let validateEvery { c.validateEvery = validateEvery }
         if let checkpointEvery { c.checkpointEvery = checkpointEvery }
         guard c.scale >= 1 && c.scale <= 8 else { throw ValidationError("--scale must be 1...8, got \(c.scale)") }
-        guard c.batchSize >= 1, c.steps >= 1, c.threads >= 1, c.logEvery >= 1, c.validateEvery >= 1, c.checkpointEvery >= 1 else {
-            throw ValidationError("--batch, --steps, --threads and the --*-every options must be ≥ 1")
+        if c.steps == 0 && c.initFrom == nil {
+            throw ValidationError("--steps 0 needs --init (it validates the start and keeps it as the run's model)")
+        }
+        guard c.batchSize >= 1, c.steps >= 0, c.threads >= 1, c.logEvery >= 1, c.validateEvery >= 1, c.checkpointEvery >= 1 else {
+            throw ValidationError("--batch, --steps, --threads and the --*-every options must be ≥ 1 (--steps 0 with --init)")
         }
         return c
     }

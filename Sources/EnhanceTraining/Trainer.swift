@@ -477,6 +477,11 @@ public final class Trainer {
             }
         }
         if validation.isEmpty && step == config.steps { try currentModel(validationPSNR: .nan).write(to: bestURL) }
+        if config.steps == 0 {
+            // No updates (a fine-tune's start, e.g. an extrapolation, made into a run of its own).
+            try saveCheckpoint()
+            try writeCurve()
+        }
         return step == config.steps
     }
 

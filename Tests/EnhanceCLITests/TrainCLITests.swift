@@ -112,5 +112,7 @@ struct TrainCLITests {
         let zero = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--init", "a.safetensors",
                                    "--extrapolate-from", "b.safetensors", "--extrapolate-by", "0"])
         #expect(zero.stderr.contains("Error: --extrapolate-by must be > 0, got 0.0"), "\(zero.stderr)")
+        let noUpdates = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--steps", "0"])
+        #expect(noUpdates.stderr.contains("Error: --steps 0 needs --init (it validates the start and keeps it as the run's model)"), "\(noUpdates.stderr)")
     }
 }

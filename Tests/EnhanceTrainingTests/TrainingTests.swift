@@ -449,6 +449,18 @@ func temporaryFolder(_ name: String) throws -> URL {
         let kept = try Model.read(contentsOf: folder.appendingPathComponent("run/start.safetensors"))
         #expect(kept.network.parameters == best.network.parameters && kept.info.training?.steps == 0)
 
+        // With no updates at all the run is its start: validated, kept, checkpointed, drawn.
+        var none = c
+        none.steps = 0
+        none.outputFolder = folder.appendingPathComponent("none").path
+        let zero = try Trainer(config: none, dataset: set, validation: validation)
+        #expect(try zero.run(resume: false) { _ in })
+        let kept0 = try Model.read(contentsOf: folder.appendingPathComponent("none/best.safetensors"))
+        #expect(kept0.network.parameters == best.network.parameters && kept0.info.training?.validationPSNR == start)
+        for file in ["start.safetensors", "checkpoint.safetensors", "curve.svg", "log.csv"] {
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("none/\(file)").path), "\(file)")
+        }
+
         // Another architecture cannot be extrapolated from.
         let other = Architecture(familyName: "srcnn-9-5-5", scale: 2)!
         try Model(info: ModelInfo(name: "srcnn-9-5-5-x2", task: .superResolution, architecture: other, scale: 2),
