@@ -112,6 +112,17 @@ struct TrainCLITests {
         let zero = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--init", "a.safetensors",
                                    "--extrapolate-from", "b.safetensors", "--extrapolate-by", "0"])
         #expect(zero.stderr.contains("Error: --extrapolate-by must be > 0, got 0.0"), "\(zero.stderr)")
+        let missing = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--init", "/nonexistent/a.safetensors"])
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("Error: --init: no such file '/nonexistent/a.safetensors'"), "\(missing.stderr)")
+        #expect(!missing.stderr.contains("loading"), "\(missing.stderr)")
+        let folder = try scratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let present = folder.appendingPathComponent("end.safetensors")
+        try Data("not read before the check".utf8).write(to: present)
+        let missingEarlier = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--init", present.path,
+                                             "--extrapolate-from", "/nonexistent/b.safetensors"])
+        #expect(missingEarlier.stderr.contains("Error: --extrapolate-from: no such file '/nonexistent/b.safetensors'"), "\(missingEarlier.stderr)")
         let noUpdates = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--steps", "0"])
         #expect(noUpdates.stderr.contains("Error: --steps 0 needs --init (it validates the start and keeps it as the run's model)"), "\(noUpdates.stderr)")
     }
