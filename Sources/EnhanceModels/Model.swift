@@ -112,11 +112,18 @@ public struct Model: Sendable {
     // MARK: Weight files
 
     static let infoKey = "enhance.model"
+    /// Non-finite numbers in the metadata JSON (a record's PSNR when the run had no validation).
+    static let nonFiniteEncoding = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    static let nonFiniteDecoding = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
+        positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
     /// Metadata written beside the tensors: the full info as JSON plus readable flat keys.
     public var fileMetadata: [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // A run without validation records a NaN PSNR, which plain JSON cannot hold.
+        encoder.nonConformingFloatEncodingStrategy = Model.nonFiniteEncoding
         let json = String(decoding: (try? encoder.encode(info)) ?? Data(), as: UTF8.self)
         var m: [String: String] = [
             Model.infoKey: json,
@@ -146,7 +153,9 @@ public struct Model: Sendable {
         }
         let info: ModelInfo
         do {
-            info = try JSONDecoder().decode(ModelInfo.self, from: Data(json.utf8))
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = Model.nonFiniteDecoding
+            info = try decoder.decode(ModelInfo.self, from: Data(json.utf8))
         } catch {
             throw ModelError("\(url.path): unreadable model metadata (\(error))")
         }

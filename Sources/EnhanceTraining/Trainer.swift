@@ -409,18 +409,23 @@ public final class Trainer {
             bicubicPSNR = validation.reduce(0.0) { $0 + Trainer.psnr(of: $1, method: nil) } / Double(validation.count)
         }
         try rewriteLog()
-        if step == 0, let v = validate() {
-            record(TrainingLogRow(step: 0, backprops: 0, loss: .nan, learningRate: config.learningRate,
-                                  validationPSNR: v, seconds: 0))
-            report(String(format: "step 0  validation %.3f dB (%@ %.3f dB)", v, baselineName, bicubicPSNR ?? .nan))
+        if step == 0 {
+            let v = validate()
+            if let v {
+                record(TrainingLogRow(step: 0, backprops: 0, loss: .nan, learningRate: config.learningRate,
+                                      validationPSNR: v, seconds: 0))
+                report(String(format: "step 0  validation %.3f dB (%@ %.3f dB)", v, baselineName, bicubicPSNR ?? .nan))
+            }
             if config.initFrom != nil {
                 // A fine-tune's (or extrapolation's) start is a model worth keeping: later steps
-                // replace it only when they validate higher. start.safetensors keeps it for good
-                // (the EARLIER of a later `--extrapolate-from`).
-                bestPSNR = v
-                let start = currentModel(validationPSNR: v)
-                try start.write(to: bestURL)
+                // replace it as best only when they validate higher. start.safetensors keeps it for
+                // good (the EARLIER of a later `--extrapolate-from`).
+                let start = currentModel(validationPSNR: v ?? .nan)
                 try start.write(to: startURL)
+                if let v {
+                    bestPSNR = v
+                    try start.write(to: bestURL)
+                }
             }
         }
         var lossSum = 0.0, lossCount = 0

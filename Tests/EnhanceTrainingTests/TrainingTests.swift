@@ -461,6 +461,17 @@ func temporaryFolder(_ name: String) throws -> URL {
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("none/\(file)").path), "\(file)")
         }
 
+        // Without validation the start is still kept.
+        none.outputFolder = folder.appendingPathComponent("unvalidated").path
+        try Trainer(config: none, dataset: set, validation: []).run(resume: false) { _ in }
+        let unvalidated = try Model.read(contentsOf: folder.appendingPathComponent("unvalidated/start.safetensors"))
+        #expect(unvalidated.network.parameters == best.network.parameters)
+        // Its record holds a NaN PSNR, which the metadata JSON keeps as "nan" (it was once written
+        // as empty metadata, an unreadable file).
+        #expect(unvalidated.info.training?.validationPSNR.isNaN == true)
+        let unvalidatedBest = try Model.read(contentsOf: folder.appendingPathComponent("unvalidated/best.safetensors"))
+        #expect(unvalidatedBest.info.training?.validationPSNR.isNaN == true)
+
         // Another architecture cannot be extrapolated from.
         let other = Architecture(familyName: "srcnn-9-5-5", scale: 2)!
         try Model(info: ModelInfo(name: "srcnn-9-5-5-x2", task: .superResolution, architecture: other, scale: 2),
