@@ -26,7 +26,7 @@ func printError(_ message: String) {
 func jsonString(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    encoder.nonConformingFloatEncodingStrategy = Model.nonFiniteEncoding
     return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 

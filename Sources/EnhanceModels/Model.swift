@@ -112,10 +112,11 @@ public struct Model: Sendable {
     // MARK: Weight files
 
     static let infoKey = "enhance.model"
-    /// Non-finite numbers in the metadata JSON (a record's PSNR when the run had no validation).
-    static let nonFiniteEncoding = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+    /// Non-finite numbers in JSON the project writes (a record's PSNR when the run had no
+    /// validation, checkpoint histories, CLI output): "inf", "-inf", "nan".
+    public static let nonFiniteEncoding = JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
         positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    static let nonFiniteDecoding = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
+    public static let nonFiniteDecoding = JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
         positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
     /// Metadata written beside the tensors: the full info as JSON plus readable flat keys.

@@ -520,7 +520,7 @@ public final class Trainer {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = Model.nonFiniteEncoding
         let historyRows = history.map { [Double($0.step), Double($0.backprops), $0.loss, $0.learningRate,
                                          $0.validationPSNR ?? .nan, $0.seconds] }
         let metadata: [String: String] = [
@@ -594,7 +594,7 @@ public final class Trainer {
         revivedUnits = file.metadata["revived_units"].flatMap(Int.init) ?? 0
         bicubicPSNR = file.metadata["bicubic_psnr"].flatMap(Double.init)
         let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = Model.nonFiniteDecoding
         guard let h = file.metadata["history"], let rows = try? decoder.decode([[Double]].self, from: Data(h.utf8)) else {
             throw TrainingError("\(path): checkpoint has no readable training history")
         }
