@@ -18,7 +18,6 @@ for f in "$end" "$start"; do [ -f "$f" ] || { echo "error: $f not found" >&2; ex
 E=${ENHANCE:-$(cd "$(dirname "$0")/.." && pwd)/.build/release/enhance}
 [ -x "$E" ] || { echo "error: $E not built (swift build -c release, or set ENHANCE)" >&2; exit 1; }
 export ENHANCE_DATASETS=${ENHANCE_DATASETS:-../shared/datasets}
-case $model in fast-arcnn) lastLayer=8 ;; *) lastLayer=6 ;; esac
 mkdir -p "$out"
 printf '%-6s %-9s %-9s\n' A LIVE1 Set14
 for a in "${factors[@]}"; do
@@ -26,7 +25,7 @@ for a in "${factors[@]}"; do
   [ -f "$run/best.safetensors" ] || {
     extrapolation=(); [ "$a" = 0 ] || extrapolation=(--extrapolate-from "$start" --extrapolate-by "$a")
     "$E" train --model "$model" --quality "$quality" --name "$model-q$quality" --data BSDS500/train --data BSDS500/test \
-      --validation LIVE1 --patch 64 --stride 20 --batch 16 --threads 1 --lr-mult "$lastLayer=0.1" --no-downscale \
+      --validation LIVE1 --patch 64 --stride 20 --threads 1 --no-downscale \
       --steps 0 --init "$end" "${extrapolation[@]}" -o "$run" > "$out/x$a.log" 2>&1 ||
       { echo "error: the run for A = $a failed; see $out/x$a.log" >&2; exit 1; }
   }
