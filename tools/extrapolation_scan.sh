@@ -31,6 +31,6 @@ for a in "${factors[@]}"; do
   }
   live1=$(awk -F, 'NR == 2 { printf "%.4f", $5 }' "$run/log.csv")
   set14=$("$E" eval --task deblock --dataset Set14 --quality "$quality" --model "$run/best.safetensors" --threads 1 --json |
-    python3 -c 'import json, sys; r = json.load(sys.stdin)["results"][-1]["images"]; print("%.4f" % (sum(i["psnr"] for i in r) / len(r)))')
+    python3 -c 'import json, sys; print("%.4f" % json.load(sys.stdin)["results"][-1]["mean"]["psnr"])')
   printf '%-6s %-9s %-9s\n' "$a" "$live1" "$set14"
 done
