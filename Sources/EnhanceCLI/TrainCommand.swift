@@ -26,11 +26,11 @@ struct TrainCommand: ParsableCommand {
     @Option(help: ArgumentHelp("With --quality: standard (Y alone through JPEG), social (camera JPEG, down-scaled by 0.75, re-compressed in colour) or color (colour JPEG 4:2:0).", valueName: "standard|social|color")) var degradation: String?
     @Option(name: .customLong("data"), help: "Training image folder (repeatable), e.g. T91 and BSDS500/train.") var data: [String] = []
     @Option(help: "Validation folder (Set5), scored with the evaluation protocol.") var validation: String?
-    @Option(help: "adam or sgd.") var optimizer: String?
+    @Option(help: "adam, sgd, or lbfgs (full-batch quasi-Newton on a fixed --batch of sub-images; --lr is the first step's largest weight change).") var optimizer: String?
     @Option(name: .customLong("lr"), help: "Base learning rate.") var learningRate: Double?
     @Option(name: .customLong("lr-mult"), help: "Per-layer learning-rate multiplier PREFIX=FACTOR (repeatable), e.g. 4=0.1.") var lrMult: [String] = []
     @Option(help: "constant, cosine or step:<every>:<gamma>.") var schedule: String?
-    @Option(help: "mse, l1 or charbonnier.") var loss: String?
+    @Option(help: "mse, l1, charbonnier, or psnr (MSE with each training image weighted by 1 / its input's MSE: the gradient of the mean per-image PSNR).") var loss: String?
     @Option(name: .customLong("batch"), help: "Sub-images per update.") var batchSize: Int?
     @Option(help: "Total optimizer updates.") var steps: Int?
     @Option(help: "Random seed (weights, shuffling, augmentation).") var seed: UInt64?

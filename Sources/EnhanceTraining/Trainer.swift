@@ -50,8 +50,19 @@ public final class Trainer {
     public let command: String
     let context: ComputeContext
     var network: Sequential
-    var optimizer: any Optimizer
+    /// The first-order optimizer (adam, sgd); nil for `--optimizer lbfgs`.
+    var optimizer: (any Optimizer)?
+    /// `--optimizer lbfgs`: full-batch quasi-Newton iterations on `fixedBatch`.
+    var quasiNewton: LBFGS?
+    /// The sub-images every L-BFGS iteration evaluates: batch 0 of the sampler, `--batch` of them.
+    var fixedBatch: [(patch: Int, transform: Int)] = []
+    /// Loss and gradient on `fixedBatch` at the current weights (recomputed after a resume).
+    var fixedBatchState: (loss: Double, gradient: [Float])?
+    /// The last L-BFGS iteration's line search, for the progress line.
+    var lastIteration: LBFGS.Iteration?
     let loss: Loss
+    /// Per-pair weights of each sub-image's loss (`--loss psnr`, `TrainingSet.psnrWeights`).
+    let pairWeights: [Float]?
     /// Learning-rate schedule of the run (the optimizer holds the same one).
     let schedule: LearningRateSchedule
     var sampler: BatchSampler
@@ -110,6 +121,7 @@ public final class Trainer {
             self.validation = []
         }
         loss = try Trainer.parseLoss(config.loss)
+        pairWeights = config.loss.lowercased() == "psnr" ? try self.dataset.psnrWeights() : nil
         schedule = try Trainer.parseSchedule(config.schedule, steps: config.steps)
         sampler = BatchSampler(seed: config.seed, patchCount: self.dataset.patchCount, batchSize: config.batchSize,
                                dihedral: config.augmentation.dihedral)
@@ -127,7 +139,19 @@ public final class Trainer {
                                         names: copied, fileName: earlierPath)
             }
         }
-        optimizer = try Trainer.makeOptimizer(config)
+        if config.optimizer.lowercased() == "lbfgs" {
+            if config.reviveDeadUnits { throw TrainingError("--revive-dead does not apply to --optimizer lbfgs (a revived unit would void its curvature pairs)") }
+            if config.ema != nil { throw TrainingError("--ema does not apply to --optimizer lbfgs") }
+            if !config.learningRateMultipliers.isEmpty { throw TrainingError("--lr-mult does not apply to --optimizer lbfgs") }
+            guard config.batchSize <= self.dataset.patchCount else {
+                throw TrainingError("--optimizer lbfgs evaluates --batch sub-images at every step: \(config.batchSize) is more than the \(self.dataset.patchCount) there are")
+            }
+            quasiNewton = LBFGS(memory: Trainer.lbfgsMemory)
+            fixedBatch = sampler.batch(step: 0)
+            optimizer = nil
+        } else {
+            optimizer = try Trainer.makeOptimizer(config)
+        }
         if let decay = config.ema {
             guard decay >= 0 && decay < 1 else { throw TrainingError("--ema must be in [0, 1), got \(decay)") }
             averagedParameters = network.parameters
@@ -228,7 +252,8 @@ public final class Trainer {
         case "mse": return .mse
         case "l1": return .l1
         case "charbonnier": return .charbonnier(epsilon: 1e-3)
-        default: throw TrainingError("unknown loss '\(s)'; use mse, l1 or charbonnier")
+        case "psnr": return .mse  // weighted per image by the trainer
+        default: throw TrainingError("unknown loss '\(s)'; use mse, l1, charbonnier or psnr")
         }
     }
 
@@ -256,7 +281,7 @@ public final class Trainer {
             return SGD(learningRate: Float(c.learningRate), momentum: Float(c.momentum),
                        learningRateMultipliers: c.learningRateMultipliers, schedule: schedule)
         default:
-            throw TrainingError("unknown optimizer '\(c.optimizer)'; use adam or sgd")
+            throw TrainingError("unknown optimizer '\(c.optimizer)'; use adam, sgd or lbfgs")
         }
     }
 
@@ -288,22 +313,82 @@ public final class Trainer {
     /// One optimizer update on batch `step`; returns the batch loss.
     @discardableResult
     public func trainStep() -> Double {
-        let items = sampler.batch(step: step)
+        if quasiNewton != nil { return quasiNewtonStep() }
+        let (value, gradients) = lossAndGradients(sampler.batch(step: step))
+        optimizer!.update(&network, gradients: gradients)
+        if let decay = config.ema { updateAverage(decay: Float(decay)) }
+        step += 1
+        return value
+    }
+
+    /// Pairs an L-BFGS run keeps (`LBFGS.memory`).
+    public static let lbfgsMemory = 10
+    /// Sub-images per forward/backward pass when a step evaluates the whole fixed batch.
+    static let fixedBatchChunk = 32
+
+    /// One L-BFGS iteration on the fixed batch (`LBFGS.iterate`; the first step moves the largest
+    /// weight by `--lr`); returns the loss at the new weights.
+    func quasiNewtonStep() -> Double {
+        if fixedBatchState == nil { fixedBatchState = fixedBatchLossAndGradient() }
+        var x = flatParameters(), loss = fixedBatchState!.loss, gradient = fixedBatchState!.gradient
+        let result = quasiNewton!.iterate(x: &x, loss: &loss, gradient: &gradient, firstStep: Float(config.learningRate)) {
+            setFlatParameters($0)
+            return fixedBatchLossAndGradient()
+        }
+        setFlatParameters(x)
+        fixedBatchState = (loss, gradient)
+        lastIteration = result
+        step += 1
+        return loss
+    }
+
+    /// Mean loss and gradient (flattened in parameter order) over `fixedBatch`, in chunks.
+    func fixedBatchLossAndGradient() -> (loss: Double, gradient: [Float]) {
+        var total = 0.0
+        var sum = [Double](repeating: 0, count: network.parameters.reduce(0) { $0 + $1.count })
+        for start in stride(from: 0, to: fixedBatch.count, by: Trainer.fixedBatchChunk) {
+            let part = Array(fixedBatch[start..<min(start + Trainer.fixedBatchChunk, fixedBatch.count)])
+            let (value, gradients) = lossAndGradients(part)
+            let w = Double(part.count)
+            total += value * w
+            var k = 0
+            for g in gradients {
+                g.storage.withUnsafeBufferPointer { gp in
+                    for v in gp { sum[k] += Double(v) * w; k += 1 }
+                }
+            }
+        }
+        let n = Double(fixedBatch.count)
+        return (total / n, sum.map { Float($0 / n) })
+    }
+
+    func flatParameters() -> [Float] { network.parameters.flatMap(\.storage) }
+
+    func setFlatParameters(_ x: [Float]) {
+        var params = network.parameters, k = 0
+        for i in params.indices {
+            let n = params[i].count
+            params[i].storage = Array(x[k..<k + n])
+            k += n
+        }
+        network.parameters = params
+    }
+
+    /// Loss on the sub-images `items` and its gradient for every parameter (network order).
+    func lossAndGradients(_ items: [(patch: Int, transform: Int)]) -> (Double, [Tensor]) {
         let (input, label) = dataset.makeBatch(items)
         let (output, activations) = network.trainingForward(input, context: context)
         // Score only the outputs a tile would keep (FSRCNN: where every deconvolution tap has an input).
         let offset = architecture.outputOffset
         let prediction = offset == 0 && output.shape == label.shape
             ? output : output.window(offset: offset, size: label.shape[3])
-        let (value, gradient) = loss.evaluate(prediction: prediction, target: label)
+        let weights = pairWeights.map { w in items.map { w[Int(dataset.patches[$0.patch].pair)] } }
+        let (value, gradient) = loss.evaluate(prediction: prediction, target: label, sampleWeights: weights)
         let fullGradient = prediction.shape == output.shape
             ? gradient : gradient.placed(in: output.shape, offset: offset)
         let back = network.backward(outputGradient: fullGradient, activations: activations, needsInputGradient: false,
                                     context: context)
-        optimizer.update(&network, gradients: back.parameterGradients)
-        if let decay = config.ema { updateAverage(decay: Float(decay)) }
-        step += 1
-        return value
+        return (value, back.parameterGradients)
     }
 
     /// Training batches a dead-unit check looks at (those of the next updates): 8 x 16 sub-images
@@ -340,7 +425,7 @@ public final class Trainer {
             let revived = network.reviveUnits(a.deadUnits, ofLayer: a.layer, rng: &rng, probe: probe, context: context)
             let current = network.parameters
             for r in revived {
-                optimizer.resetState(of: names[r.parameter], elements: r.elements)
+                optimizer?.resetState(of: names[r.parameter], elements: r.elements)
                 if averagedParameters != nil {
                     for e in r.elements { averagedParameters![r.parameter].storage[e] = current[r.parameter].storage[e] }
                 }
@@ -409,6 +494,10 @@ public final class Trainer {
             bicubicPSNR = validation.reduce(0.0) { $0 + Trainer.psnr(of: $1, method: nil) } / Double(validation.count)
         }
         try rewriteLog()
+        if let w = pairWeights, step == 0 {
+            report(String(format: "loss psnr: image weights %.3f to %.3f (mean 1 over the sub-images)",
+                          w.min() ?? .nan, w.max() ?? .nan))
+        }
         if step == 0 {
             let v = validate()
             if let v {
@@ -454,6 +543,10 @@ public final class Trainer {
                 var line = String(format: "step %d/%d  loss %.6f  %.0f patches/s  ETA %@",
                                   step, config.steps, row.loss, rate,
                                   formatDuration(Double(config.steps - step) * Double(config.batchSize) / max(rate, 1e-9)))
+                if let it = lastIteration {
+                    line += String(format: "  fixed batch %.5f dB, step length %.3g (%d evaluation%@)", -10 * log10(fixedBatchState?.loss ?? .nan),
+                                   it.stepLength, it.evaluations, it.evaluations == 1 ? "" : "s")
+                }
                 if validateNow, let v = validate() {
                     row.validationPSNR = v
                     line += String(format: "  validation %.3f dB", v)
@@ -513,7 +606,7 @@ public final class Trainer {
 
     func saveCheckpoint() throws {
         var tensors = network.namedParameters.map { (name: "model." + $0.name, tensor: $0.tensor) }
-        let opt = optimizer.exportState()
+        let opt = optimizer?.exportState() ?? quasiNewton!.exportState()
         for name in opt.tensors.keys.sorted() { tensors.append((name: "optimizer." + name, tensor: opt.tensors[name]!)) }
         if let averaged = averagedParameters {
             for (p, a) in zip(network.namedParameters, averaged) { tensors.append((name: "average." + p.name, tensor: a)) }
@@ -578,7 +671,11 @@ public final class Trainer {
             throw TrainingError("checkpoint does not match \(config.model): \(error)")
         }
         let optMeta = (file.metadata["optimizer"]).flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
-        do { try optimizer.importState(OptimizerState(tensors: optTensors, metadata: optMeta), matching: network) } catch {
+        do {
+            let state = OptimizerState(tensors: optTensors, metadata: optMeta)
+            if optimizer != nil { try optimizer!.importState(state, matching: network) }
+            else { try quasiNewton!.importState(state, count: network.parameters.reduce(0) { $0 + $1.count }) }
+        } catch {
             throw TrainingError("\(path): \(error)")
         }
         if averagedParameters != nil {

@@ -197,6 +197,34 @@ public struct TrainingSet: Sendable {
         patches = locations
     }
 
+    /// One weight per pair, `1 / MSE(input, label)` of the whole image, scaled so that their mean
+    /// over the sub-images is 1. Weighting each sub-image's squared error by its image's weight
+    /// makes the loss's gradient that of the mean per-image PSNR (`d(−log MSE_i) = dMSE_i / MSE_i`),
+    /// with the degraded input's error standing in for the network's. Needs inputs the size of
+    /// their labels that are not residuals (AR-CNN, SRCNN).
+    public func psnrWeights() throws -> [Float] {
+        guard !geometry.residualLabel else {
+            throw TrainingError("loss psnr needs labels that are images, not residuals over bicubic")
+        }
+        var inverse: [Double] = []
+        for (i, p) in pairs.enumerated() {
+            guard p.inputWidth == p.labelWidth, p.inputHeight == p.labelHeight else {
+                throw TrainingError("loss psnr needs inputs the size of their labels (arcnn, srcnn); pair \(i) is \(p.inputWidth)x\(p.inputHeight) → \(p.labelWidth)x\(p.labelHeight)")
+            }
+            var sum = 0.0
+            for j in p.input.indices {
+                let d = Double(p.input[j] - p.label[j])
+                sum += d * d
+            }
+            guard sum > 0 else {
+                throw TrainingError("loss psnr: training image \(i) comes out of its degradation unchanged (no error to weight by)")
+            }
+            inverse.append(Double(p.input.count) / sum)
+        }
+        let mean = patches.reduce(0.0) { $0 + inverse[Int($1.pair)] } / Double(max(1, patches.count))
+        return inverse.map { Float($0 / mean) }
+    }
+
     /// Degrades one ground-truth image as the evaluation protocol does: a Y plane, or for
     /// `.social` the colour image.
     static func makePair(groundTruth: Image, degradation: Degradation, geometry: PatchGeometry) -> Pair? {

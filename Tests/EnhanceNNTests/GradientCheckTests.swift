@@ -178,3 +178,47 @@ struct GradientCheckTests {
         #expect(err <= gradientTolerance, "\(loss): gradient relative error \(err)")
     }
 }
+
+extension GradientCheckTests {
+    /// Per-sample weights: sample `b`'s elements count `w_b` times in the mean, in the value and
+    /// in the gradient (checked against finite differences of the weighted reference); weights
+    /// of 1 give the unweighted loss bit for bit.
+    @Test("Weighted loss gradients", arguments: [Loss.mse, .l1, .charbonnier(epsilon: 0.5)])
+    func weightedLoss(_ loss: Loss) {
+        let p = randomTensor([3, 1, 4, 5], seed: 21)
+        let t = randomTensor([3, 1, 4, 5], seed: 22)
+        let weights: [Float] = [0.25, 2, 0.75]
+        let perSample = 20
+        func reference(_ pv: [Double]) -> Double {
+            var s = 0.0
+            for i in 0..<pv.count {
+                let d = pv[i] - Double(t.storage[i])
+                let e: Double
+                switch loss {
+                case .mse: e = d * d
+                case .l1: e = abs(d)
+                case .charbonnier(let eps): e = (d * d + Double(eps) * Double(eps)).squareRoot()
+                }
+                s += Double(weights[i / perSample]) * e
+            }
+            return s / Double(pv.count)
+        }
+        let (value, grad) = loss.evaluate(prediction: p, target: t, sampleWeights: weights)
+        let pD = p.storage.map(Double.init)
+        let ref = reference(pD)
+        #expect(abs(value - ref) <= 1e-6 * abs(ref), "\(loss): weighted value \(value) vs \(ref)")
+        let h = 1e-6
+        var numeric = [Double](repeating: 0, count: pD.count)
+        for i in 0..<pD.count {
+            var a = pD, b = pD
+            a[i] += h; b[i] -= h
+            numeric[i] = (reference(a) - reference(b)) / (2 * h)
+        }
+        let m = numeric.map(abs).max()!
+        let err = zip(grad.storage, numeric).map { abs(Double($0) - $1) }.max()! / m
+        #expect(err <= gradientTolerance, "\(loss): weighted gradient relative error \(err)")
+        let ones = loss.evaluate(prediction: p, target: t, sampleWeights: [1, 1, 1])
+        let plain = loss.evaluate(prediction: p, target: t)
+        #expect(ones.gradient == plain.gradient && abs(ones.value - plain.value) <= 1e-12 * plain.value)
+    }
+}

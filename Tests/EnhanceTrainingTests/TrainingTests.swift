@@ -500,3 +500,119 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(set.patchCount == 2 * 2)
     }
 }
+
+/// `--loss psnr`: each sub-image's squared error weighted by 1 / its image's input error.
+@Suite struct PSNRWeightedLossTests {
+    static let arcnnGeometry = PatchGeometry(upscaledInput: true, inputSize: 24, stride: 8, radius: 9, networkScale: 1)
+
+    /// Images of different sizes (so different numbers of sub-images) and different textures.
+    static func images() -> [Image] {
+        [syntheticY(width: 40, height: 40, seed: 1), syntheticY(width: 48, height: 32, seed: 4), syntheticY(width: 32, height: 32, seed: 6)]
+    }
+
+    @Test func weightsAreTheInverseImageErrorsWithMeanOneOverTheSubImages() throws {
+        let set = try TrainingSet(groundTruthY: Self.images(), degradation: .jpeg(quality: 10), geometry: Self.arcnnGeometry, threads: 1)
+        let weights = try set.psnrWeights()
+        let mse = set.pairs.map { p in zip(p.input, p.label).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) } / Double(p.input.count) }
+        // Sub-images per image: 3·3, 2·4, 2·2.
+        let counts = set.pairs.indices.map { i in set.patches.filter { $0.pair == i }.count }
+        #expect(counts == [9, 8, 4])
+        #expect(Set(mse).count == 3, "the test needs images of different errors: \(mse)")
+        for i in 1..<3 {
+            let ratio = Double(weights[i]) / Double(weights[0])
+            #expect(abs(ratio - mse[0] / mse[i]) <= 1e-5 * ratio, "image \(i): weight ratio \(ratio) vs \(mse[0] / mse[i])")
+        }
+        let mean = zip(weights, counts).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / 21
+        #expect(abs(mean - 1) <= 1e-6)
+    }
+
+    @Test func refusedWhereInputAndLabelDiffer() throws {
+        let lowResolution = PatchGeometry(upscaledInput: false, inputSize: 11, stride: 4, radius: 3, networkScale: 3)
+        let set = try TrainingSet(groundTruthY: Self.images(), degradation: .bicubic(scale: 3), geometry: lowResolution, threads: 1)
+        #expect(throws: TrainingError("loss psnr needs inputs the size of their labels (arcnn, srcnn); pair 0 is 13x13 → 39x39")) {
+            _ = try set.psnrWeights()
+        }
+        let residual = PatchGeometry(upscaledInput: true, inputSize: 16, stride: 8, radius: 3, networkScale: 1, residualLabel: true)
+        let residualSet = try TrainingSet(groundTruthY: Self.images(), degradation: .bicubic(scale: 2), geometry: residual, threads: 1)
+        #expect(throws: TrainingError("loss psnr needs labels that are images, not residuals over bicubic")) {
+            _ = try residualSet.psnrWeights()
+        }
+    }
+
+    /// The trainer reports the weights' range and trains differently from plain MSE (same seed,
+    /// same batches); weights that are all 1 would not change a bit.
+    @Test func trainerWeightsTheLossPerImage() throws {
+        func run(_ loss: String) throws -> (Trainer, [String]) {
+            let folder = try temporaryFolder("psnr-\(loss)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            var c = TrainingConfig()
+            c.model = "arcnn"; c.scale = 1; c.quality = 10; c.loss = loss
+            c.batchSize = 4; c.steps = 3; c.patchSize = 24; c.patchStride = 8; c.threads = 1; c.seed = 5
+            c.logEvery = 1; c.validateEvery = 100; c.checkpointEvery = 100; c.outputFolder = folder.path
+            let set = try TrainingSet(groundTruthY: Self.images(), degradation: .jpeg(quality: 10), geometry: Self.arcnnGeometry, threads: 1)
+            let trainer = try Trainer(config: c, dataset: set, validation: [])
+            var lines: [String] = []
+            try trainer.run(resume: false) { lines.append($0) }
+            return (trainer, lines)
+        }
+        let (weighted, lines) = try run("psnr")
+        let (plain, plainLines) = try run("mse")
+        let w = try weighted.dataset.psnrWeights()
+        #expect(lines.first == String(format: "loss psnr: image weights %.3f to %.3f (mean 1 over the sub-images)", w.min()!, w.max()!))
+        #expect(!plainLines.contains { $0.hasPrefix("loss psnr") })
+        #expect(weighted.namedParameters.map(\.tensor) != plain.namedParameters.map(\.tensor))
+    }
+}
+
+/// `--optimizer lbfgs`: full-batch L-BFGS iterations on a fixed set of sub-images.
+@Suite struct LBFGSTrainingTests {
+    static func config(_ folder: URL, steps: Int) -> TrainingConfig {
+        var c = TrainingConfig()
+        c.model = "arcnn"; c.scale = 1; c.quality = 10; c.optimizer = "lbfgs"; c.learningRate = 1e-3
+        c.batchSize = 6; c.steps = steps; c.patchSize = 24; c.patchStride = 8; c.threads = 1; c.seed = 3
+        c.logEvery = 1; c.validateEvery = 100; c.checkpointEvery = 2; c.outputFolder = folder.path
+        return c
+    }
+
+    static func run(_ c: TrainingConfig, stopAt: Int? = nil, resume: Bool = false) throws -> (Trainer, [String]) {
+        let set = try TrainingSet(groundTruthY: PSNRWeightedLossTests.images(), degradation: .jpeg(quality: 10),
+                                  geometry: PSNRWeightedLossTests.arcnnGeometry, threads: 1)
+        let trainer = try Trainer(config: c, dataset: set, validation: [])
+        var lines: [String] = []
+        try trainer.run(resume: resume, stopAt: stopAt) { lines.append($0) }
+        return (trainer, lines)
+    }
+
+    /// The loss on the fixed batch falls at every step, and a run stopped and resumed (the
+    /// curvature pairs from the checkpoint, the loss and gradient recomputed) ends with the
+    /// weights of one that never stopped.
+    @Test func lossFallsAndResumeEqualsUninterruptedRun() throws {
+        let f1 = try temporaryFolder("lbfgs1"), f2 = try temporaryFolder("lbfgs2")
+        defer { try? FileManager.default.removeItem(at: f1); try? FileManager.default.removeItem(at: f2) }
+        let (whole, lines) = try Self.run(Self.config(f1, steps: 4))
+        let losses = lines.compactMap { line -> Double? in
+            guard let r = line.range(of: "fixed batch ") else { return nil }
+            return Double(line[r.upperBound...].prefix { $0 != " " })
+        }
+        #expect(losses.count == 4)
+        #expect(zip(losses, losses.dropFirst()).allSatisfy { $0.0 < $0.1 }, "fixed-batch PSNR by step: \(losses)")
+        _ = try Self.run(Self.config(f2, steps: 4), stopAt: 2)
+        let (resumed, _) = try Self.run(Self.config(f2, steps: 4), resume: true)
+        #expect(resumed.step == 4)
+        #expect(resumed.namedParameters.map(\.tensor) == whole.namedParameters.map(\.tensor))
+    }
+
+    @Test func refusesWhatDoesNotApply() throws {
+        let folder = try temporaryFolder("lbfgs-refuse")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var c = Self.config(folder, steps: 1)
+        c.reviveDeadUnits = true
+        #expect(throws: TrainingError("--revive-dead does not apply to --optimizer lbfgs (a revived unit would void its curvature pairs)")) { _ = try Self.run(c) }
+        c = Self.config(folder, steps: 1); c.ema = 0.99
+        #expect(throws: TrainingError("--ema does not apply to --optimizer lbfgs")) { _ = try Self.run(c) }
+        c = Self.config(folder, steps: 1); c.learningRateMultipliers = ["6": 0.1]
+        #expect(throws: TrainingError("--lr-mult does not apply to --optimizer lbfgs")) { _ = try Self.run(c) }
+        c = Self.config(folder, steps: 1); c.batchSize = 22
+        #expect(throws: TrainingError("--optimizer lbfgs evaluates --batch sub-images at every step: 22 is more than the 21 there are")) { _ = try Self.run(c) }
+    }
+}
