@@ -166,17 +166,23 @@ struct GradientCheckTests {
         #expect(abs(value - ref) <= 1e-6 * abs(ref), "\(loss): value \(value) vs \(ref)")
         #expect(loss.value(prediction: p, target: t) == value)
         #expect(loss.gradient(prediction: p, target: t) == grad)
-        let h = 1e-6
-        var numeric = [Double](repeating: 0, count: pD.count)
-        for i in 0..<pD.count {
-            var a = pD, b = pD
-            a[i] += h; b[i] -= h
-            numeric[i] = (reference(a) - reference(b)) / (2 * h)
-        }
-        let m = numeric.map(abs).max()!
-        let err = zip(grad.storage, numeric).map { abs(Double($0) - $1) }.max()! / m
+        let err = lossGradientError(grad, at: pD, reference: reference)
         #expect(err <= gradientTolerance, "\(loss): gradient relative error \(err)")
     }
+}
+
+/// Largest difference between `gradient` and central differences of `reference` at `point`,
+/// relative to the largest numeric element.
+private func lossGradientError(_ gradient: Tensor, at point: [Double], reference: ([Double]) -> Double) -> Double {
+    let h = 1e-6
+    var numeric = [Double](repeating: 0, count: point.count)
+    for i in 0..<point.count {
+        var a = point, b = point
+        a[i] += h; b[i] -= h
+        numeric[i] = (reference(a) - reference(b)) / (2 * h)
+    }
+    let m = numeric.map(abs).max()!
+    return zip(gradient.storage, numeric).map { abs(Double($0) - $1) }.max()! / m
 }
 
 extension GradientCheckTests {
@@ -207,15 +213,7 @@ extension GradientCheckTests {
         let pD = p.storage.map(Double.init)
         let ref = reference(pD)
         #expect(abs(value - ref) <= 1e-6 * abs(ref), "\(loss): weighted value \(value) vs \(ref)")
-        let h = 1e-6
-        var numeric = [Double](repeating: 0, count: pD.count)
-        for i in 0..<pD.count {
-            var a = pD, b = pD
-            a[i] += h; b[i] -= h
-            numeric[i] = (reference(a) - reference(b)) / (2 * h)
-        }
-        let m = numeric.map(abs).max()!
-        let err = zip(grad.storage, numeric).map { abs(Double($0) - $1) }.max()! / m
+        let err = lossGradientError(grad, at: pD, reference: reference)
         #expect(err <= gradientTolerance, "\(loss): weighted gradient relative error \(err)")
         let ones = loss.evaluate(prediction: p, target: t, sampleWeights: [1, 1, 1])
         let plain = loss.evaluate(prediction: p, target: t)
