@@ -54,7 +54,7 @@ let package = Package(
             swiftSettings: fastMath
         ),
         // Datasets, degradations, augmentation, trainer, checkpoints.
-        .target(name: "EnhanceTraining", dependencies: ["Enhance"], swiftSettings: fastMath),
+        .target(name: "EnhanceTraining", dependencies: ["Enhance", "EnhanceMetrics"], swiftSettings: fastMath),
         // Command-line front end.
         .target(
             name: "EnhanceCLI",

@@ -1,6 +1,7 @@
 import Dispatch
 import Enhance
 import EnhanceImage
+import EnhanceMetrics
 import EnhanceNN
 import Foundation
 
@@ -211,15 +212,11 @@ public struct TrainingSet: Sendable {
             guard p.inputWidth == p.labelWidth, p.inputHeight == p.labelHeight else {
                 throw TrainingError("loss psnr needs inputs the size of their labels (arcnn, srcnn); pair \(i) is \(p.inputWidth)x\(p.inputHeight) → \(p.labelWidth)x\(p.labelHeight)")
             }
-            var sum = 0.0
-            for j in p.input.indices {
-                let d = Double(p.input[j] - p.label[j])
-                sum += d * d
-            }
-            guard sum > 0 else {
+            let mse = Metrics.mse(p.input, p.label)
+            guard mse > 0 else {
                 throw TrainingError("loss psnr: training image \(i) comes out of its degradation unchanged (no error to weight by)")
             }
-            inverse.append(Double(p.input.count) / sum)
+            inverse.append(1 / mse)
         }
         let mean = patches.reduce(0.0) { $0 + inverse[Int($1.pair)] } / Double(max(1, patches.count))
         return inverse.map { Float($0 / mean) }
