@@ -345,7 +345,7 @@ public final class Trainer {
     /// Mean loss and gradient (flattened in parameter order) over `fixedBatch`, in chunks.
     func fixedBatchLossAndGradient() -> (loss: Double, gradient: [Float]) {
         var total = 0.0
-        var sum = [Double](repeating: 0, count: network.parameters.reduce(0) { $0 + $1.count })
+        var sum = [Double](repeating: 0, count: network.parameterCount)
         for start in stride(from: 0, to: fixedBatch.count, by: Trainer.fixedBatchChunk) {
             let part = Array(fixedBatch[start..<min(start + Trainer.fixedBatchChunk, fixedBatch.count)])
             let (value, gradients) = lossAndGradients(part)
@@ -674,7 +674,7 @@ public final class Trainer {
         do {
             let state = OptimizerState(tensors: optTensors, metadata: optMeta)
             if optimizer != nil { try optimizer!.importState(state, matching: network) }
-            else { try quasiNewton!.importState(state, count: network.parameters.reduce(0) { $0 + $1.count }) }
+            else { try quasiNewton!.importState(state, count: network.parameterCount) }
         } catch {
             throw TrainingError("\(path): \(error)")
         }
