@@ -45,6 +45,9 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("extrapolate-by"), help: "With --extrapolate-from: the factor A (default 1: one more step of the same length).") var extrapolation: Double?
     @Option(help: "Keep a moving average of the weights with this decay (e.g. 0.999); validate and save it instead of the raw weights.") var ema: Double?
     @Flag(name: .customLong("revive-dead"), help: "Re-initialise ReLU units that never fire (checked before the first update and at every validation; the output is unchanged when it happens).") var reviveDead = false
+    @Option(help: "Distillation (deblocking runs): labels become this model's output on each training input (e.g. an ensemble made by tools/ensemble_arcnn.py), blended with the ground truth by --teacher-weight.") var teacher: String?
+    @Option(name: .customLong("teacher-weight"), help: "With --teacher: label = W × teacher + (1 − W) × ground truth, W in (0, 1] (default 1).") var teacherWeight: Double?
+    @Flag(name: .customLong("teacher-tta"), help: "With --teacher: average its output over the 8 flips/rotations (8x the cost of the labels).") var teacherTTA = false
     @Option(name: .shortAndLong, help: "Output folder.") var output: String?
     @Option(help: "Progress line every N steps.") var logEvery: Int?
     @Option(help: "Validate every N steps.") var validateEvery: Int?
@@ -124,6 +127,16 @@ struct TrainCommand: ParsableCommand {
             c.ema = ema
         }
         if reviveDead { c.reviveDeadUnits = true }
+        if let teacher { c.teacher = teacher }
+        if teacherTTA {
+            guard c.teacher != nil else { throw ValidationError("--teacher-tta needs --teacher") }
+            c.teacherTTA = true
+        }
+        if let teacherWeight {
+            guard c.teacher != nil else { throw ValidationError("--teacher-weight needs --teacher") }
+            guard teacherWeight > 0 && teacherWeight <= 1 else { throw ValidationError("--teacher-weight must be in (0, 1], got \(teacherWeight)") }
+            c.teacherWeight = teacherWeight
+        }
         if let output { c.outputFolder = output }
         if let logEvery { c.logEvery = logEvery }
         if let validateEvery { c.validateEvery = validateEvery }
@@ -136,7 +149,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--batch, --steps, --threads and the --*-every options must be ≥ 1 (--steps 0 with --init)")
         }
         // Before the training images load (a minute for BSDS500): a mistyped weight file fails now.
-        for (option, path) in [("--init", initFrom), ("--extrapolate-from", extrapolateFrom)] {
+        for (option, path) in [("--init", initFrom), ("--extrapolate-from", extrapolateFrom), ("--teacher", teacher)] {
             if let path, !FileManager.default.fileExists(atPath: path) {
                 throw ValidationError("\(option): no such file '\(path)'")
             }

@@ -98,14 +98,29 @@ public final class Trainer {
         architecture = arch
         context = ComputeContext(threads: max(1, config.threads))
         let geometry = Trainer.patchGeometry(config, architecture: arch)
+        var trainingSet: TrainingSet
         if let dataset {
-            self.dataset = dataset
+            trainingSet = dataset
         } else {
             guard !config.trainFolders.isEmpty else { throw TrainingError("no training folders (--data)") }
-            self.dataset = try TrainingSet(folders: config.trainFolders.map { URL(fileURLWithPath: $0) },
+            trainingSet = try TrainingSet(folders: config.trainFolders.map { URL(fileURLWithPath: $0) },
                                              degradation: config.inputDegradation, geometry: geometry,
                                              augmentation: config.augmentation, threads: config.threads)
         }
+        if let teacherPath = config.teacher {
+            guard config.teacherWeight > 0 && config.teacherWeight <= 1 else {
+                throw TrainingError("--teacher-weight must be in (0, 1], got \(config.teacherWeight)")
+            }
+            let teacher = try Model.read(contentsOf: URL(fileURLWithPath: teacherPath))
+            guard teacher.info.task == .deblocking, config.quality != nil else {
+                throw TrainingError("--teacher: \(teacherPath) is a \(teacher.info.task == .deblocking ? "deblocking" : "super-resolution") model and this run \(config.quality == nil ? "is super-resolution" : "removes JPEG artifacts"); distillation needs a deblocking teacher for a deblocking run")
+            }
+            let inference = PlaneInference(model: teacher, context: ComputeContext(threads: config.threads))
+            try trainingSet.blendLabels(weight: Float(config.teacherWeight)) {
+                inference.run($0.input, width: $0.inputWidth, height: $0.inputHeight, tta: config.teacherTTA)
+            }
+        }
+        self.dataset = trainingSet
         guard self.dataset.patchCount > 0 else { throw TrainingError("the training folders give no \(config.patchSize)x\(config.patchSize) sub-images") }
         if let validation {
             self.validation = validation
@@ -299,7 +314,9 @@ public final class Trainer {
                 + (config.initFrom.map { ", fine-tuned from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "")
                 + (config.extrapolateFrom.map { " extrapolated \(config.extrapolation)x away from \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "")
                 + (config.ema.map { raw ? "" : ", weights: moving average with decay \($0)" } ?? "")
-                + (config.reviveDeadUnits ? ", dead ReLU units revived (\(revivedUnits) in all)" : ""),
+                + (config.reviveDeadUnits ? ", dead ReLU units revived (\(revivedUnits) in all)" : "")
+                + (config.teacher.map { ", labels \(config.teacherWeight) × the output of \(URL(fileURLWithPath: $0).lastPathComponent)\(config.teacherTTA ? " over the 8 flips/rotations" : "")"
+                    + (config.teacherWeight < 1 ? " + \(1 - config.teacherWeight) × the ground truth" : "") + " (distillation)" } ?? ""),
             earlier: earlierRecords)
         let info = ModelInfo(name: config.modelName, task: task, architecture: architecture,
                              scale: config.inputDegradation.scale, jpegQuality: config.quality, training: record)

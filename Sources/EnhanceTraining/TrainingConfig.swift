@@ -60,6 +60,15 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// Re-initialise ReLU units that never fire (`Sequential.reviveUnits`), checked before the
     /// first update and after every `validateEvery` updates on `Trainer.probeBatches` batches.
     public var reviveDeadUnits: Bool = false
+    /// Distillation: a model file whose output on each whole training input replaces part of
+    /// the label (`teacherWeight`), e.g. an ensemble of trained models (`tools/ensemble_arcnn.py`).
+    /// Deblocking runs only (input and label the same size). nil: the ground truth alone.
+    public var teacher: String?
+    /// With `teacher`: the label is `teacherWeight · teacher + (1 − teacherWeight) · ground truth`
+    /// (MSE to it is the two MSEs so weighted, up to a constant).
+    public var teacherWeight: Double = 1
+    /// With `teacher`: its output averaged over the 8 flips/rotations (a self-ensemble, 8x the cost).
+    public var teacherTTA: Bool = false
     public var outputFolder: String = "runs/train"
     public var logEvery: Int = 100
     public var validateEvery: Int = 1000
@@ -68,7 +77,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, downscale, initFrom, initMap, extrapolateFrom, extrapolation, ema, reviveDeadUnits, outputFolder, logEvery, validateEvery, checkpointEvery
+        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, downscale, initFrom, initMap, extrapolateFrom, extrapolation, ema, reviveDeadUnits, teacher, teacherWeight, teacherTTA, outputFolder, logEvery, validateEvery, checkpointEvery
     }
 
     /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
@@ -107,6 +116,9 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(Double.self, forKey: .extrapolation) { self.extrapolation = v }
         if let v = try c.decodeIfPresent(Double.self, forKey: .ema) { self.ema = v }
         if let v = try c.decodeIfPresent(Bool.self, forKey: .reviveDeadUnits) { self.reviveDeadUnits = v }
+        if let v = try c.decodeIfPresent(String.self, forKey: .teacher) { self.teacher = v }
+        if let v = try c.decodeIfPresent(Double.self, forKey: .teacherWeight) { self.teacherWeight = v }
+        if let v = try c.decodeIfPresent(Bool.self, forKey: .teacherTTA) { self.teacherTTA = v }
         if let v = try c.decodeIfPresent(type(of: self.outputFolder).self, forKey: .outputFolder) { self.outputFolder = v }
         if let v = try c.decodeIfPresent(type(of: self.logEvery).self, forKey: .logEvery) { self.logEvery = v }
         if let v = try c.decodeIfPresent(type(of: self.validateEvery).self, forKey: .validateEvery) { self.validateEvery = v }
@@ -170,6 +182,14 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if loss != other.loss { diffs.append("loss \(other.loss) vs \(loss)") }
         if ema != other.ema { diffs.append("weight average \(other.ema.map { "\($0)" } ?? "none") vs \(ema.map { "\($0)" } ?? "none")") }
         if reviveDeadUnits != other.reviveDeadUnits { diffs.append("reviving dead units \(other.reviveDeadUnits ? "on" : "off") vs \(reviveDeadUnits ? "on" : "off")") }
+        // By file name, as the folders: the labels depend on the teacher's weights, not on its path.
+        if teacher.map({ URL(fileURLWithPath: $0).lastPathComponent }) != other.teacher.map({ URL(fileURLWithPath: $0).lastPathComponent })
+            || (teacher != nil && (teacherWeight != other.teacherWeight || teacherTTA != other.teacherTTA)) {
+            func describe(_ c: TrainingConfig) -> String {
+                c.teacher.map { "\(URL(fileURLWithPath: $0).lastPathComponent)\(c.teacherTTA ? "+tta" : "") at \(c.teacherWeight)" } ?? "none"
+            }
+            diffs.append("teacher \(describe(other)) vs \(describe(self))")
+        }
         return diffs.isEmpty ? nil : diffs.joined(separator: ", ")
     }
 }

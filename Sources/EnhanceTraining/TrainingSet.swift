@@ -222,6 +222,28 @@ public struct TrainingSet: Sendable {
         return inverse.map { Float($0 / mean) }
     }
 
+    /// Distillation: replaces every label by `weight · teacher + (1 − weight) · label`, where
+    /// `teacher(pair)` is a model's output on the pair's whole input. Needs labels that are
+    /// images the size of their inputs (deblocking), not residuals; the patches stay the same.
+    public mutating func blendLabels(weight: Float, teacher: (Pair) throws -> [Float]) throws {
+        guard !geometry.residualLabel, geometry.networkScale == 1, !geometry.upscaledInput || scale == 1 else {
+            throw TrainingError("--teacher needs labels the size of their inputs (arcnn, fast-arcnn), not a super-resolution run")
+        }
+        for i in pairs.indices {
+            let p = pairs[i]
+            guard p.inputWidth == p.labelWidth, p.inputHeight == p.labelHeight else {
+                throw TrainingError("--teacher needs inputs the size of their labels; pair \(i) is \(p.inputWidth)x\(p.inputHeight) → \(p.labelWidth)x\(p.labelHeight)")
+            }
+            let taught = try teacher(p)
+            guard taught.count == p.label.count else {
+                throw TrainingError("--teacher gave \(taught.count) pixels for training image \(i), which has \(p.label.count)")
+            }
+            var label = p.label
+            for k in label.indices { label[k] = weight * taught[k] + (1 - weight) * label[k] }
+            pairs[i].label = label
+        }
+    }
+
     /// Degrades one ground-truth image as the evaluation protocol does: a Y plane, or for
     /// `.social` the colour image.
     static func makePair(groundTruth: Image, degradation: Degradation, geometry: PatchGeometry) -> Pair? {

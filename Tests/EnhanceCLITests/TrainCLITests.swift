@@ -126,4 +126,17 @@ struct TrainCLITests {
         let noUpdates = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--steps", "0"])
         #expect(noUpdates.stderr.contains("Error: --steps 0 needs --init (it validates the start and keeps it as the run's model)"), "\(noUpdates.stderr)")
     }
+
+    @Test func teacherOptionsNeedTheTeacher() throws {
+        let weight = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--teacher-weight", "0.5"])
+        #expect(weight.status == 64)
+        #expect(weight.stderr.contains("Error: --teacher-weight needs --teacher"), "\(weight.stderr)")
+        let tta = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--teacher-tta"])
+        #expect(tta.stderr.contains("Error: --teacher-tta needs --teacher"), "\(tta.stderr)")
+        let range = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--teacher", "t.safetensors", "--teacher-weight", "1.5"])
+        #expect(range.stderr.contains("Error: --teacher-weight must be in (0, 1], got 1.5"), "\(range.stderr)")
+        let missing = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--teacher", "/nonexistent/t.safetensors"])
+        #expect(missing.stderr.contains("Error: --teacher: no such file '/nonexistent/t.safetensors'"), "\(missing.stderr)")
+        #expect(!missing.stderr.contains("loading"), "\(missing.stderr)")
+    }
 }
