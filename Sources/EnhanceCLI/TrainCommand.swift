@@ -179,6 +179,10 @@ struct TrainCommand: ParsableCommand {
         let command = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         do {
             printError("loading \(c.trainFolders.count) training folder(s) for \(c.modelName)...")
+            if let teacher = c.teacher {
+                // A minute or more per 100 images (8x with --teacher-tta) before the first update.
+                printError("labels: \(c.teacherWeight) × the output of \(teacher)\(c.teacherTTA ? " over the 8 flips/rotations" : "") on each training image")
+            }
             let trainer = try Trainer(config: c, command: command)
             if redraw {
                 try trainer.redrawCurve()
@@ -186,6 +190,7 @@ struct TrainCommand: ParsableCommand {
                 return
             }
             let kind = c.quality == nil ? "" : ", \(c.degradation.rawValue) JPEG degradation at quality \(c.quality!)"
+            if let report = trainer.teacherReport { printError(report) }
             printError("\(trainer.dataset.files.count) images, \(trainer.dataset.patchCount) sub-images of \(c.patchSize)x\(c.patchSize)\(kind), \(trainer.validation.count) validation images")
             // Ctrl-C (or kill): finish the step, checkpoint, exit 128 + signal; a second one stops at once.
             interrupt_install()

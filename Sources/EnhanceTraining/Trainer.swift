@@ -46,6 +46,8 @@ public final class Trainer {
     public let config: TrainingConfig
     public let architecture: Architecture
     public let dataset: TrainingSet
+    /// With `config.teacher`: how good its labels are on the training images, for the log.
+    public private(set) var teacherReport: String?
     public let validation: [ValidationSample]
     public let command: String
     let context: ComputeContext
@@ -116,9 +118,10 @@ public final class Trainer {
                 throw TrainingError("--teacher: \(teacherPath) is a \(teacher.info.task == .deblocking ? "deblocking" : "super-resolution") model and this run \(config.quality == nil ? "is super-resolution" : "removes JPEG artifacts"); distillation needs a deblocking teacher for a deblocking run")
             }
             let inference = PlaneInference(model: teacher, context: ComputeContext(threads: config.threads))
-            try trainingSet.blendLabels(weight: Float(config.teacherWeight)) {
+            let psnr = try trainingSet.blendLabels(weight: Float(config.teacherWeight)) {
                 inference.run($0.input, width: $0.inputWidth, height: $0.inputHeight, tta: config.teacherTTA)
             }
+            teacherReport = String(format: "teacher %.3f dB over the training images (their JPEG %.3f dB)", psnr.teacher, psnr.input)
         }
         self.dataset = trainingSet
         guard self.dataset.patchCount > 0 else { throw TrainingError("the training folders give no \(config.patchSize)x\(config.patchSize) sub-images") }

@@ -225,7 +225,11 @@ public struct TrainingSet: Sendable {
     /// Distillation: replaces every label by `weight · teacher + (1 − weight) · label`, where
     /// `teacher(pair)` is a model's output on the pair's whole input. Needs labels that are
     /// images the size of their inputs (deblocking), not residuals; the patches stay the same.
-    public mutating func blendLabels(weight: Float, teacher: (Pair) throws -> [Float]) throws {
+    /// Returns the mean over the images of the PSNR of the teacher's output and of the input
+    /// against the ground truth (peak 1), for the run's log.
+    @discardableResult
+    public mutating func blendLabels(weight: Float, teacher: (Pair) throws -> [Float]) throws -> (teacher: Double, input: Double) {
+        var teacherSum = 0.0, inputSum = 0.0
         guard !geometry.residualLabel, geometry.networkScale == 1, !geometry.upscaledInput || scale == 1 else {
             throw TrainingError("--teacher needs labels the size of their inputs (arcnn, fast-arcnn), not a super-resolution run")
         }
@@ -238,10 +242,14 @@ public struct TrainingSet: Sendable {
             guard taught.count == p.label.count else {
                 throw TrainingError("--teacher gave \(taught.count) pixels for training image \(i), which has \(p.label.count)")
             }
+            teacherSum += Metrics.psnr(taught, p.label, peak: 1)
+            inputSum += Metrics.psnr(p.input, p.label, peak: 1)
             var label = p.label
             for k in label.indices { label[k] = weight * taught[k] + (1 - weight) * label[k] }
             pairs[i].label = label
         }
+        let n = Double(max(1, pairs.count))
+        return (teacherSum / n, inputSum / n)
     }
 
     /// Degrades one ground-truth image as the evaluation protocol does: a Y plane, or for

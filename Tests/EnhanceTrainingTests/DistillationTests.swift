@@ -1,5 +1,6 @@
 import Enhance
 import EnhanceImage
+import EnhanceMetrics
 import EnhanceModels
 import EnhanceNN
 import EnhanceTraining
@@ -72,10 +73,15 @@ import Testing
             for p in trainer.dataset.pairs {
                 #expect(p.label == inference.run(p.input, width: p.inputWidth, height: p.inputHeight, tta: tta))
             }
+            let truth = try Self.jpegSet().pairs
+            let teacherPSNR = zip(trainer.dataset.pairs, truth).map { Metrics.psnr($0.0.label, $0.1.label, peak: 1) }.reduce(0, +) / 3
+            let inputPSNR = truth.map { Metrics.psnr($0.input, $0.label, peak: 1) }.reduce(0, +) / 3
+            #expect(trainer.teacherReport == String(format: "teacher %.3f dB over the training images (their JPEG %.3f dB)", teacherPSNR, inputPSNR))
             let notes = trainer.currentModel(validationPSNR: .nan).info.training!.notes
             #expect(notes.hasSuffix(", labels 1.0 × the output of teacher.safetensors\(tta ? " over the 8 flips/rotations" : "") (distillation)"))
         }
         let plain = try Trainer(config: Self.config(folder, teacher: nil), dataset: try Self.jpegSet(), validation: [])
+        #expect(plain.teacherReport == nil)
         #expect(zip(plain.dataset.pairs, try Self.jpegSet().pairs).allSatisfy { $0.0.label == $0.1.label })
     }
 
