@@ -78,4 +78,5 @@ def main():
     metadata['name'] = info['name']
     write(out, metadata, merged)
 
-main()
+if __name__ == '__main__':
+    main()

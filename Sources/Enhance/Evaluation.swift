@@ -39,6 +39,9 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
     public var quality: Int?
     /// Deblocking: how the input was made, `standard` or `social` (``DeblockDegradation``); nil for SR.
     public var degradation: String?
+    /// Deblocking: how the restored Y was scored, `float` (as computed, AR-CNN's test code) or
+    /// `8bit` (``DeblockOutput``); nil for SR, whose outputs are always rounded to 8 bits.
+    public var output: String?
     public var images: [ImageScore]
     public var mean: MeanScore
 
@@ -218,20 +221,23 @@ public enum DeblockEvaluation {
     /// Evaluates `method` on every image of `dataset` at `quality`, the inputs made as `degradation`
     /// says (`.social`: against the down-scaled ground truth, see ``DeblockProtocol/prepareSocial(groundTruth:quality:)``).
     public static func run(method: some DeblockMethod, dataset: URL, quality: Int, degradation: DeblockDegradation = .standard,
+                           output: DeblockOutput = .asComputed,
                            progress: (ImageScore) -> Void = { _ in }) throws -> EvaluationResult {
         let scores = try FolderScoring.run(
             dataset: dataset,
             prepare: { try DeblockProtocol.prepare(groundTruth: $0, quality: quality, degradation: degradation) },
             restore: { try method.restoreY($0) },
             score: { restored, sample in
-                let s = DeblockProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY)
+                let s = DeblockProtocol.score(restoredY: restored, groundTruthY: sample.groundTruthY, output: output)
                 var rgb: Double? = nil
                 if let compressed = sample.compressedRGB, let truth = sample.groundTruthRGB {
                     rgb = DeblockProtocol.psnrRGB(restored: try method.restoreRGB(compressed), groundTruth: truth)
                 }
                 return (s.psnr, s.ssim, s.psnrB, rgb)
             }, progress: progress)
-        return EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "deblock",
-                                scale: nil, quality: quality, degradation: degradation.rawValue, images: scores)
+        var result = EvaluationResult(dataset: dataset.lastPathComponent, method: method.name, task: "deblock",
+                                      scale: nil, quality: quality, degradation: degradation.rawValue, images: scores)
+        result.output = output.rawValue
+        return result
     }
 }

@@ -16,7 +16,10 @@ struct EvalCommand: ParsableCommand {
         JPEG artifact reduction (--task deblock): every image's Y is compressed at each \
         --quality with libjpeg's standard tables (or as --degradation says), restored, and \
         scored on Y with no shave: PSNR, SSIM, and PSNR-B (with the blocking-effect factor), \
-        beside the JPEG file itself as the baseline.
+        beside the JPEG file itself as the baseline. The restored Y is scored as the network \
+        computed it, neither rounded nor clipped, as AR-CNN's test code and tables do; \
+        --rounded scores it as an 8-bit file holds it. Super-resolution outputs are always \
+        rounded to 8 bits, as SRCNN's test code does.
         """
     )
 
@@ -47,6 +50,9 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Score each model averaged over the 8 flips/rotations (test-time augmentation, as `upscale --tta`; 8x slower). Its name gets +tta.")
     var tta = false
 
+    @Flag(name: .long, help: "Task deblock: score the restored Y rounded to 8 bits, as a saved file holds it (default: as computed, like AR-CNN's test code).")
+    var rounded = false
+
     @Flag(name: .long, help: "Print one JSON document instead of tables.")
     var json = false
 
@@ -59,6 +65,7 @@ struct EvalCommand: ParsableCommand {
             _ = try parseDegradation(degradation)
             if task != "deblock" { throw ValidationError("--degradation applies to --task deblock") }
         }
+        if rounded && task != "deblock" { throw ValidationError("--rounded applies to --task deblock (super-resolution outputs are always rounded)") }
         if tta && model.isEmpty { throw ValidationError("--tta applies to models: add --model NAME") }
         let baseline = task == "sr" ? "bicubic" : "jpeg"
         if let method, method != baseline {
@@ -128,7 +135,8 @@ struct EvalCommand: ParsableCommand {
                 }
                 for m in methods {
                     if !json { print("\n\(folder.lastPathComponent)  \(m.name)  quality \(q)\(label)"); printHeader(psnrB: true, rgb: kind != .standard) }
-                    let result = try DeblockEvaluation.run(method: m, dataset: folder, quality: q, degradation: kind) { score in
+                    let result = try DeblockEvaluation.run(method: m, dataset: folder, quality: q, degradation: kind,
+                                                           output: rounded ? .eightBit : .asComputed) { score in
                         if !json { printRow(score) }
                     }
                     if !json { printMean(result) }

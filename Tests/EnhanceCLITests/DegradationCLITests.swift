@@ -22,6 +22,12 @@ import Testing
         }
     }
 
+    @Test func roundedIsForDeblocking() {
+        let message = EnhanceCommand.message(for: CLIParseTests.parseError(["eval", "--dataset", "x", "--rounded"]))
+        #expect(message == "--rounded applies to --task deblock (super-resolution outputs are always rounded)")
+        #expect(throws: Never.self) { _ = try EnhanceCommand.parseAsRoot(["eval", "--task", "deblock", "--dataset", "x", "--rounded"]) }
+    }
+
     @Test func degradationIsForDeblocking() {
         let message = EnhanceCommand.message(for: CLIParseTests.parseError(["eval", "--dataset", "x", "--degradation", "social"]))
         #expect(message == "--degradation applies to --task deblock")
@@ -61,6 +67,14 @@ struct DegradationCLITests {
         let standard = try CLIRun.run(["eval", "--task", "deblock", "--dataset", folder.path, "--quality", "20", "--json"])
         let sdoc = try #require(try JSONSerialization.jsonObject(with: Data(standard.stdout.utf8)) as? [String: Any])
         #expect((sdoc["results"] as? [[String: Any]])?.first?["degradation"] as? String == "standard")
+        // Scored as computed unless --rounded; the JPEG baseline is 8-bit, so the same either way.
+        #expect((sdoc["results"] as? [[String: Any]])?.first?["output"] as? String == "float")
+        let rounded = try CLIRun.run(["eval", "--task", "deblock", "--dataset", folder.path, "--quality", "20", "--json", "--rounded"])
+        let rdoc = try #require(try JSONSerialization.jsonObject(with: Data(rounded.stdout.utf8)) as? [String: Any])
+        let rresult = try #require((rdoc["results"] as? [[String: Any]])?.first)
+        #expect(rresult["output"] as? String == "8bit")
+        let means = [sdoc, rdoc].compactMap { (($0["results"] as? [[String: Any]])?.first?["mean"] as? [String: Any])?["psnr"] as? Double }
+        #expect(means.count == 2 && abs(means[0] - means[1]) < 1e-6, "\(means)")
         let text = try CLIRun.run(["eval", "--task", "deblock", "--dataset", folder.path, "--quality", "20", "--degradation", "social"])
         #expect(text.stdout.contains("\(folder.lastPathComponent)  jpeg  quality 20  social (camera q92, x0.75, re-compressed)"))
         let plain = try CLIRun.run(["eval", "--task", "deblock", "--dataset", folder.path, "--quality", "20"])
