@@ -230,7 +230,7 @@ public struct TrainingSet: Sendable {
     @discardableResult
     public mutating func blendLabels(weight: Float, teacher: (Pair) throws -> [Float]) throws -> (teacher: Double, input: Double) {
         var teacherSum = 0.0, inputSum = 0.0
-        guard !geometry.residualLabel, geometry.networkScale == 1, !geometry.upscaledInput || scale == 1 else {
+        guard scale == 1, !geometry.residualLabel else {
             throw TrainingError("--teacher needs labels the size of their inputs (arcnn, fast-arcnn), not a super-resolution run")
         }
         for i in pairs.indices {
