@@ -4,13 +4,13 @@
     tools/average_weights.py OUT.safetensors A.safetensors B.safetensors [...]
 
 Meant for models fine-tuned from one start (the same basin), where the mean of the weights
-behaves like the mean of the outputs. The metadata is the first file's, with the name and
-notes saying what was averaged. Needs numpy only.
+behaves like the mean of the outputs. The metadata is the first file's, its training notes
+saying what was averaged. Needs numpy only.
 """
 import json, os, sys
 import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ensemble_arcnn import read, write
+from safetensors_io import read, write
 
 def main():
     if len(sys.argv) < 4:

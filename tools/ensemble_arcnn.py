@@ -9,33 +9,10 @@ each member's reconstruction scaled by 1/k with the mean of their biases. The re
 exact (up to float rounding), so `enhance eval --model OUT` scores the ensemble. It is an
 Enhance model of architecture arcnn with n1/n2/n3 = k times 64/32/16; needs numpy only.
 """
-import json, struct, sys
+import json, os, sys
 import numpy as np
-
-def read(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    tensors = {}
-    for name, v in header.items():
-        if name == '__metadata__':
-            continue
-        assert v['dtype'] == 'F32', (path, name, v['dtype'])
-        a, b = v['data_offsets']
-        tensors[name] = np.frombuffer(data[a:b], dtype='<f4').reshape(v['shape'])
-    return header.get('__metadata__', {}), tensors
-
-def write(path, metadata, tensors):
-    header, blobs, offset = {'__metadata__': metadata}, [], 0
-    for name, t in tensors.items():
-        b = np.ascontiguousarray(t, dtype='<f4').tobytes()
-        header[name] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [offset, offset + len(b)]}
-        blobs.append(b); offset += len(b)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * (-len(h) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import read, write
 
 def block_diagonal(ws):
     o = sum(w.shape[0] for w in ws); i = sum(w.shape[1] for w in ws)
@@ -69,8 +46,7 @@ def main():
     }
     info = infos[0]
     a = info['architecture']['arcnn']
-    a['n1'], a['n2'], a['n3'] = (sum(json.loads(m['enhance.model'])['architecture']['arcnn'][n] for m, _ in members)
-                                 for n in ('n1', 'n2', 'n3'))
+    a['n1'], a['n2'], a['n3'] = (sum(i['architecture']['arcnn'][n] for i in infos) for n in ('n1', 'n2', 'n3'))
     info['name'] = info['name'] + '-ensemble' + str(k)
     info['training']['notes'] = 'mean of ' + ', '.join(paths) + ' (tools/ensemble_arcnn.py)'
     metadata = dict(members[0][0])

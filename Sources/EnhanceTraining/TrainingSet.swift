@@ -229,15 +229,12 @@ public struct TrainingSet: Sendable {
     /// against the ground truth (peak 1), for the run's log.
     @discardableResult
     public mutating func blendLabels(weight: Float, teacher: (Pair) throws -> [Float]) throws -> (teacher: Double, input: Double) {
-        var teacherSum = 0.0, inputSum = 0.0
         guard scale == 1, !geometry.residualLabel else {
             throw TrainingError("--teacher needs labels the size of their inputs (arcnn, fast-arcnn), not a super-resolution run")
         }
+        var teacherSum = 0.0, inputSum = 0.0
         for i in pairs.indices {
             let p = pairs[i]
-            guard p.inputWidth == p.labelWidth, p.inputHeight == p.labelHeight else {
-                throw TrainingError("--teacher needs inputs the size of their labels; pair \(i) is \(p.inputWidth)x\(p.inputHeight) → \(p.labelWidth)x\(p.labelHeight)")
-            }
             let taught = try teacher(p)
             guard taught.count == p.label.count else {
                 throw TrainingError("--teacher gave \(taught.count) pixels for training image \(i), which has \(p.label.count)")
