@@ -241,3 +241,50 @@ public enum DeblockEvaluation {
         return result
     }
 }
+
+/// A deblocking model run as AR-CNN's MATLAB test code (`ARCNN.m`) runs it: every convolution
+/// pads its own input by edge replication (`imfilter(…, 'same', 'replicate')`), where
+/// ``ModelMethod`` pads the input once by the receptive-field radius. The two differ only within
+/// that radius of the border (`enhance eval --per-layer-padding`). Whole planes, no tiles.
+public struct PerLayerPaddingMethod: DeblockMethod {
+    public let model: Model
+    let network: Sequential
+    let context: ComputeContext
+
+    /// Fails for networks with a strided or transposed convolution, which `ARCNN.m` does not run.
+    public init(model: Model, context: ComputeContext = .default) throws {
+        var layers: [any Layer] = []
+        for layer in model.network.layers {
+            if let conv = layer as? Conv2d {
+                guard conv.stride == 1 else { throw PerLayerPaddingError(model: model.info.name) }
+                var padded = Conv2d(inChannels: conv.inChannels, outChannels: conv.outChannels, kernel: conv.kernel,
+                                    padding: .replicate)
+                padded.parameters = conv.parameters
+                layers.append(padded)
+            } else if layer is ConvTranspose2d {
+                throw PerLayerPaddingError(model: model.info.name)
+            } else {
+                layers.append(layer)
+            }
+        }
+        self.model = model
+        self.network = Sequential(layers)
+        self.context = context
+    }
+
+    public var name: String { model.info.name + "+per-layer-padding" }
+
+    public func restoreY(_ sample: DeblockSample) throws -> Image {
+        let input = sample.compressedY
+        let out = network.forward(Tensor(shape: [1, 1, input.height, input.width], storage: input.pixels), context: context)
+        return Image(width: input.width, height: input.height, colorModel: .grey, pixels: out.storage)
+    }
+}
+
+/// A model ``PerLayerPaddingMethod`` cannot run.
+public struct PerLayerPaddingError: Error, CustomStringConvertible {
+    public let model: String
+    public var description: String {
+        "model \(model) has a strided or transposed convolution; per-layer padding applies to stride-1 networks (arcnn, srcnn)"
+    }
+}

@@ -53,6 +53,9 @@ struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Task deblock: score the restored Y rounded to 8 bits, as a saved file holds it (default: as computed, like AR-CNN's test code).")
     var rounded = false
 
+    @Flag(name: .long, help: "Task deblock: also score each model with every convolution padding its own input by edge replication, as AR-CNN's MATLAB test code does (default: the input padded once, as `enhance denoise` runs). Its name gets +per-layer-padding.")
+    var perLayerPadding = false
+
     @Flag(name: .long, help: "Print one JSON document instead of tables.")
     var json = false
 
@@ -67,6 +70,10 @@ struct EvalCommand: ParsableCommand {
         }
         if rounded && task != "deblock" { throw ValidationError("--rounded applies to --task deblock (super-resolution outputs are always rounded)") }
         if tta && model.isEmpty { throw ValidationError("--tta applies to models: add --model NAME") }
+        if perLayerPadding && (task != "deblock" || model.isEmpty) {
+            throw ValidationError("--per-layer-padding applies to --task deblock with a --model")
+        }
+        if perLayerPadding && tta { throw ValidationError("--per-layer-padding does not combine with --tta") }
         let baseline = task == "sr" ? "bicubic" : "jpeg"
         if let method, method != baseline {
             throw ValidationError("unknown --method '\(method)' for --task \(task); available: \(baseline)")
@@ -131,6 +138,7 @@ struct EvalCommand: ParsableCommand {
                     }
                     if m.info.jpegQuality == nil || m.info.jpegQuality == q || qualities.count == 1 {
                         methods.append(ModelMethod(model: m, tta: tta, context: context))
+                        if perLayerPadding { methods.append(try PerLayerPaddingMethod(model: m, context: context)) }
                     }
                 }
                 for m in methods {

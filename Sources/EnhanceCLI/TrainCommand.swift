@@ -39,6 +39,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("stride"), help: "Sub-image stride (SRCNN: 14).") var patchStride: Int?
     @Flag(name: .customLong("no-augment"), help: "No down-scaling, flips or rotations.") var noAugment = false
     @Flag(name: .customLong("no-downscale"), help: "Flips and rotations only: no down-scaled copies of the training images.") var noDownscale = false
+    @Flag(help: "Deblocking: train on the image borders too: inputs edge-padded by the network's radius, as inference pads them, and sub-images flush with the far edges.") var borders = false
     @Option(name: .customLong("init"), help: "Start from this model file (fine-tuning, transfer).") var initFrom: String?
     @Option(name: .customLong("init-map"), help: "With --init: fill layer DST from the base model's layer SRC (DST=SRC, repeatable).") var initMap: [String] = []
     @Option(name: .customLong("extrapolate-from"), help: "With --init: start from INIT + A·(INIT − this file), continuing the step from the weights an earlier cycle started from (this file) to those it ended at (--init).") var extrapolateFrom: String?
@@ -107,6 +108,7 @@ struct TrainCommand: ParsableCommand {
         if let patchStride { c.patchStride = patchStride }
         if noAugment { c.augment = false }
         if noDownscale { c.downscale = false }
+        if borders { c.borders = true }
         if let initFrom { c.initFrom = initFrom }
         for entry in initMap {
             let parts = entry.split(separator: "=")

@@ -193,7 +193,7 @@ public final class Trainer {
     public static func patchGeometry(_ config: TrainingConfig, architecture arch: Architecture) -> PatchGeometry {
         PatchGeometry(upscaledInput: arch.takesUpscaledInput, inputSize: config.patchSize,
                       stride: config.patchStride, radius: arch.contextPadding, networkScale: arch.networkScale,
-                      residualLabel: arch.residualOverBicubic)
+                      residualLabel: arch.residualOverBicubic, paddedBorders: config.borders)
     }
 
     /// Current parameters, named as in weight files.
@@ -218,6 +218,9 @@ public final class Trainer {
         }
         if config.quality == nil && config.degradation != .standard {
             throw TrainingError("degradation '\(config.degradation.rawValue)' applies to JPEG artifact reduction: give the JPEG quality to train for (--quality)")
+        }
+        if config.borders && (config.quality == nil || arch.tileAlignment != 1) {
+            throw TrainingError("--borders applies to deblocking models without strided layers (arcnn, srcnn-shaped)")
         }
     }
 
@@ -307,7 +310,7 @@ public final class Trainer {
     /// the run keeps one (`config.ema`) unless `raw`, else the weights themselves.
     public func currentModel(validationPSNR: Double, raw: Bool = false) -> Model {
         let data = config.trainFolders.map(TrainingConfig.folderLabel).joined(separator: " + ")
-            + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augmentation.recordNote))"
+            + " (\(dataset.files.count) images, \(dataset.patchCount) sub-images\(config.augmentation.recordNote)\(config.borders ? ", borders edge-padded" : ""))"
             + (config.quality.map { ", \(Trainer.degradationNote(config.degradation, quality: $0))" } ?? "")
         let record = TrainingRecord(
             command: command, data: data, steps: step, backprops: step * config.batchSize,

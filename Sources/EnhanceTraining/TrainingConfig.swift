@@ -42,6 +42,10 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     /// (`Augmentation.standard`). Off: the images at their own scale, flipped and rotated only
     /// (`Augmentation.flips`), closer to test images that were never down-scaled.
     public var downscale: Bool = true
+    /// Deblocking: train on the image borders too (`PatchGeometry.paddedBorders`): inputs
+    /// edge-replicated by the network's radius, as inference pads them, and sub-images flush
+    /// with the far edges. Off: sub-images inside the images only, as the papers cut them.
+    public var borders: Bool = false
     /// Initialise from this model file (fine-tuning); nil trains from scratch.
     public var initFrom: String?
     /// With `initFrom`: parameter-prefix renames, destination to source (`"6": "4"` fills layer 6
@@ -77,7 +81,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, downscale, initFrom, initMap, extrapolateFrom, extrapolation, ema, reviveDeadUnits, teacher, teacherWeight, teacherTTA, outputFolder, logEvery, validateEvery, checkpointEvery
+        case model, name, scale, quality, degradation, trainFolders, validationFolder, optimizer, learningRate, learningRateMultipliers, momentum, schedule, loss, batchSize, steps, seed, threads, patchSize, patchStride, augment, downscale, borders, initFrom, initMap, extrapolateFrom, extrapolation, ema, reviveDeadUnits, teacher, teacherWeight, teacherTTA, outputFolder, logEvery, validateEvery, checkpointEvery
     }
 
     /// Missing keys keep their defaults; unknown keys are refused (a typo would otherwise be ignored).
@@ -110,6 +114,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(type(of: self.patchStride).self, forKey: .patchStride) { self.patchStride = v }
         if let v = try c.decodeIfPresent(type(of: self.augment).self, forKey: .augment) { self.augment = v }
         if let v = try c.decodeIfPresent(type(of: self.downscale).self, forKey: .downscale) { self.downscale = v }
+        if let v = try c.decodeIfPresent(Bool.self, forKey: .borders) { self.borders = v }
         if let v = try c.decodeIfPresent(type(of: self.initFrom).self, forKey: .initFrom) { self.initFrom = v }
         if let v = try c.decodeIfPresent(type(of: self.initMap).self, forKey: .initMap) { self.initMap = v }
         if let v = try c.decodeIfPresent(String.self, forKey: .extrapolateFrom) { self.extrapolateFrom = v }
@@ -179,6 +184,7 @@ public struct TrainingConfig: Sendable, Codable, Equatable {
         }
         if patchSize != other.patchSize || patchStride != other.patchStride { diffs.append("patch geometry differs") }
         if augmentation != other.augmentation { diffs.append("augmentation differs") }
+        if borders != other.borders { diffs.append("borders \(other.borders ? "on" : "off") vs \(borders ? "on" : "off")") }
         if loss != other.loss { diffs.append("loss \(other.loss) vs \(loss)") }
         if ema != other.ema { diffs.append("weight average \(other.ema.map { "\($0)" } ?? "none") vs \(ema.map { "\($0)" } ?? "none")") }
         if reviveDeadUnits != other.reviveDeadUnits { diffs.append("reviving dead units \(other.reviveDeadUnits ? "on" : "off") vs \(reviveDeadUnits ? "on" : "off")") }

@@ -19,12 +19,31 @@ public struct PatchGeometry: Sendable, Equatable, Codable {
     public var networkScale: Int
     /// The label is the ground truth minus the bicubic upscale (residual models).
     public var residualLabel: Bool
+    /// Deblocking (`enhance train --borders`): each input is edge-replicated by `radius` on every
+    /// side, as inference pads an image, and the grid of sub-images also ends flush with the
+    /// bottom and right edges, so that every ground-truth pixel, the borders' too, is a label.
+    public var paddedBorders: Bool
 
     public init(upscaledInput: Bool, inputSize: Int, stride: Int, radius: Int, networkScale: Int,
-                residualLabel: Bool = false) {
+                residualLabel: Bool = false, paddedBorders: Bool = false) {
         precondition(inputSize > 2 * radius, "PatchGeometry: input \(inputSize) must exceed 2 × radius \(radius)")
+        precondition(!paddedBorders || (networkScale == 1 && !residualLabel),
+                     "PatchGeometry: padded borders need inputs the size of their labels (deblocking)")
         self.upscaledInput = upscaledInput; self.inputSize = inputSize; self.stride = stride
         self.radius = radius; self.networkScale = networkScale; self.residualLabel = residualLabel
+        self.paddedBorders = paddedBorders
+    }
+
+    /// Pixels of edge replication around each stored input: `radius` with `paddedBorders`, else 0.
+    public var inputPadding: Int { paddedBorders ? radius : 0 }
+
+    /// Top-left coordinates of the sub-images along one side of `length` input pixels: every
+    /// `stride` from 0, and with `paddedBorders` one more flush with the far edge.
+    public func patchOrigins(length: Int) -> [Int] {
+        guard length >= inputSize else { return [] }
+        var origins = Array(Swift.stride(from: 0, through: length - inputSize, by: stride))
+        if paddedBorders && origins.last != length - inputSize { origins.append(length - inputSize) }
+        return origins
     }
 
     /// Side of the label: the centre of the input that valid convolutions reach, times the network scale.
@@ -87,7 +106,9 @@ public enum Degradation: Sendable, Equatable, Codable {
 /// Each image is read, reduced to Y (MATLAB `rgb2ycbcr`, 8-bit), optionally down-scaled
 /// (augmentation) and degraded exactly as the evaluation protocol does. Sub-images
 /// of `geometry.inputSize` are taken every `geometry.stride` input pixels, as the paper;
-/// their number is `Σ ⌊(H − size) / stride + 1⌋ · ⌊(W − size) / stride + 1⌋` over the inputs.
+/// their number is `Σ ⌊(H − size) / stride + 1⌋ · ⌊(W − size) / stride + 1⌋` over the inputs
+/// (with `geometry.paddedBorders`, over the padded inputs and one more per side where the grid
+/// does not end flush with it).
 ///
 /// `.social` keeps the colour image instead: each (augmented) image goes through
 /// `DeblockProtocol.prepareSocial`, so an input of `W × H` (after augmentation,
@@ -187,12 +208,9 @@ public struct TrainingSet: Sendable {
         pairs = box.values.compactMap { $0 }
         var locations: [PatchLocation] = []
         for (i, p) in pairs.enumerated() {
-            let size = geometry.inputSize
-            guard p.inputHeight >= size, p.inputWidth >= size else { continue }
-            for y in stride(from: 0, through: p.inputHeight - size, by: geometry.stride) {
-                for x in stride(from: 0, through: p.inputWidth - size, by: geometry.stride) {
-                    locations.append(PatchLocation(pair: Int32(i), y: Int32(y), x: Int32(x)))
-                }
+            let xs = geometry.patchOrigins(length: p.inputWidth)
+            for y in geometry.patchOrigins(length: p.inputHeight) {
+                for x in xs { locations.append(PatchLocation(pair: Int32(i), y: Int32(y), x: Int32(x))) }
             }
         }
         patches = locations
@@ -207,6 +225,7 @@ public struct TrainingSet: Sendable {
         guard !geometry.residualLabel else {
             throw TrainingError("loss psnr needs labels that are images, not residuals over bicubic")
         }
+        guard !geometry.paddedBorders else { throw TrainingError("loss psnr does not combine with --borders") }
         var inverse: [Double] = []
         for (i, p) in pairs.enumerated() {
             guard p.inputWidth == p.labelWidth, p.inputHeight == p.labelHeight else {
@@ -232,6 +251,7 @@ public struct TrainingSet: Sendable {
         guard scale == 1, !geometry.residualLabel else {
             throw TrainingError("--teacher needs labels the size of their inputs (arcnn, fast-arcnn), not a super-resolution run")
         }
+        guard !geometry.paddedBorders else { throw TrainingError("--teacher does not combine with --borders") }
         var teacherSum = 0.0, inputSum = 0.0
         for i in pairs.indices {
             let p = pairs[i]
@@ -249,9 +269,32 @@ public struct TrainingSet: Sendable {
         return (teacherSum / n, inputSum / n)
     }
 
-    /// Degrades one ground-truth image as the evaluation protocol does: a Y plane, or for
-    /// `.social` the colour image.
+    /// Degrades one ground-truth image as the evaluation protocol does (a Y plane, or for
+    /// `.social` the colour image), the input edge-padded by `geometry.inputPadding`.
     static func makePair(groundTruth: Image, degradation: Degradation, geometry: PatchGeometry) -> Pair? {
+        guard var pair = unpaddedPair(groundTruth: groundTruth, degradation: degradation, geometry: geometry) else { return nil }
+        let r = geometry.inputPadding
+        if r > 0 {
+            pair.input = edgePadded(pair.input, width: pair.inputWidth, height: pair.inputHeight, by: r)
+            pair.inputWidth += 2 * r
+            pair.inputHeight += 2 * r
+        }
+        return pair
+    }
+
+    /// A `width`×`height` plane with `r` edge-replicated pixels added on every side.
+    static func edgePadded(_ plane: [Float], width: Int, height: Int, by r: Int) -> [Float] {
+        let pw = width + 2 * r
+        var out = [Float](repeating: 0, count: pw * (height + 2 * r))
+        for y in 0..<(height + 2 * r) {
+            let sy = min(max(y - r, 0), height - 1)
+            for x in 0..<pw { out[y * pw + x] = plane[sy * width + min(max(x - r, 0), width - 1)] }
+        }
+        return out
+    }
+
+    /// The pair `makePair` pads.
+    static func unpaddedPair(groundTruth: Image, degradation: Degradation, geometry: PatchGeometry) -> Pair? {
         let scale: Int
         let groundTruthY = groundTruth
         switch degradation {
@@ -297,7 +340,8 @@ public struct TrainingSet: Sendable {
                           size: size, transform: transform, to: input)
         }
         let ls = geometry.labelSize, s = geometry.networkScale
-        let ly = (y0 + geometry.radius) * s, lx = (x0 + geometry.radius) * s
+        let shift = geometry.radius - geometry.inputPadding
+        let ly = (y0 + shift) * s, lx = (x0 + shift) * s
         p.label.withUnsafeBufferPointer { src in
             Dihedral.copy(from: src.baseAddress! + ly * p.labelWidth + lx, rowStride: p.labelWidth,
                           size: ls, transform: transform, to: label)

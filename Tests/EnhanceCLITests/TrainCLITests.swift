@@ -139,4 +139,12 @@ struct TrainCLITests {
         #expect(missing.stderr.contains("Error: --teacher: no such file '/nonexistent/t.safetensors'"), "\(missing.stderr)")
         #expect(!missing.stderr.contains("loading"), "\(missing.stderr)")
     }
+
+    @Test func bordersApplyToStrideOneDeblocking() throws {
+        for arguments in [["--model", "fsrcnn", "--scale", "2"], ["--model", "fast-arcnn", "--quality", "20"]] {
+            let run = try CLIRun.run(["train"] + arguments + ["--borders"])
+            #expect(run.status != 0)
+            #expect(run.stderr.contains("--borders applies to deblocking models without strided layers (arcnn, srcnn-shaped)"), "\(run.stderr)")
+        }
+    }
 }

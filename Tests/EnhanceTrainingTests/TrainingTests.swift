@@ -74,6 +74,54 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(try count(.standard) == 42 + 75)
     }
 
+    /// `--borders`: the JPEG input edge-padded by the radius, a grid flush with the far edges, and
+    /// every ground-truth pixel a label pixel, border rows and columns included.
+    @Test func bordersPadTheInputAndMakeEveryPixelALabel() throws {
+        let gt = syntheticY(width: 61, height: 50, seed: 4)
+        let geometry = PatchGeometry(upscaledInput: true, inputSize: 16, stride: 8, radius: 4, networkScale: 1, paddedBorders: true)
+        let set = try TrainingSet(groundTruthY: [gt], degradation: .jpeg(quality: 20), geometry: geometry, threads: 1)
+        // Padded input 69x58: x origins 0, 8, …, 48 and 53 (flush); y origins 0, 8, …, 40 and 42.
+        #expect(geometry.patchOrigins(length: 69) == [0, 8, 16, 24, 32, 40, 48, 53])
+        #expect(geometry.patchOrigins(length: 58) == [0, 8, 16, 24, 32, 40, 42])
+        #expect(set.patchCount == 8 * 7)
+        let unpadded = PatchGeometry(upscaledInput: true, inputSize: 16, stride: 8, radius: 4, networkScale: 1)
+        #expect(unpadded.patchOrigins(length: 61) == [0, 8, 16, 24, 32, 40])
+        #expect(try TrainingSet(groundTruthY: [gt], degradation: .jpeg(quality: 20), geometry: unpadded, threads: 1).patchCount == 6 * 5)
+
+        let compressed = try DeblockProtocol.compress(gt.quantized8(), quality: 20)
+        var covered = [Bool](repeating: false, count: 61 * 50)
+        var input = [Float](repeating: 0, count: 16 * 16), label = [Float](repeating: 0, count: 8 * 8)
+        for loc in set.patches {
+            input.withUnsafeMutableBufferPointer { ip in
+                label.withUnsafeMutableBufferPointer { lp in
+                    set.copyPatch(loc, transform: 0, input: ip.baseAddress!, label: lp.baseAddress!)
+                }
+            }
+            let y0 = Int(loc.y), x0 = Int(loc.x)   // padded input origin = label origin in the image
+            for r in 0..<16 {
+                for c in 0..<16 {
+                    let sy = min(max(y0 + r - 4, 0), 49), sx = min(max(x0 + c - 4, 0), 60)
+                    #expect(input[r * 16 + c] == compressed[0, sy, sx])
+                }
+            }
+            for r in 0..<8 {
+                for c in 0..<8 {
+                    #expect(label[r * 8 + c] == gt[0, y0 + r, x0 + c])
+                    covered[(y0 + r) * 61 + x0 + c] = true
+                }
+            }
+        }
+        #expect(covered.allSatisfy { $0 })
+    }
+
+    @Test func bordersAreARunSetting() throws {
+        let on = try JSONDecoder().decode(TrainingConfig.self, from: Data(#"{"model": "arcnn", "quality": 20, "scale": 1, "borders": true}"#.utf8))
+        var off = on
+        off.borders = false
+        #expect(on.borders && on.resumeMismatch(with: off) == "borders off vs on")
+        #expect(try JSONDecoder().decode(TrainingConfig.self, from: JSONEncoder().encode(on)) == on)
+    }
+
     @Test func labelIsTheCentreOfTheGroundTruth() throws {
         let gt = syntheticY(width: 60, height: 60, seed: 3)
         let geometry = PatchGeometry(upscaledInput: true, inputSize: 21, stride: 10, radius: 4, networkScale: 1)
