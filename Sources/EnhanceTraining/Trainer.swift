@@ -222,6 +222,8 @@ public final class Trainer {
         if config.borders && (config.quality == nil || arch.tileAlignment != 1) {
             throw TrainingError("--borders applies to deblocking models without strided layers (arcnn, srcnn-shaped)")
         }
+        if config.borders && config.teacher != nil { throw TrainingError("--teacher does not combine with --borders") }
+        if config.borders && config.loss.lowercased() == "psnr" { throw TrainingError("loss psnr does not combine with --borders") }
     }
 
     /// Copies parameters from `base` into `network`: each parameter takes the base tensor of the

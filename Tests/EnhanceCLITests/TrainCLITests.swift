@@ -146,5 +146,9 @@ struct TrainCLITests {
             #expect(run.status != 0)
             #expect(run.stderr.contains("--borders applies to deblocking models without strided layers (arcnn, srcnn-shaped)"), "\(run.stderr)")
         }
+        let teacher = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--borders", "--teacher", "/dev/null"])
+        #expect(teacher.stderr.contains("--teacher does not combine with --borders"), "\(teacher.stderr)")
+        let psnr = try CLIRun.run(["train", "--model", "arcnn", "--quality", "20", "--borders", "--loss", "psnr"])
+        #expect(psnr.stderr.contains("loss psnr does not combine with --borders"), "\(psnr.stderr)")
     }
 }
