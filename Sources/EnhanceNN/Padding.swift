@@ -9,7 +9,7 @@ public enum Padding: String, Sendable, Equatable, CaseIterable {
 }
 
 /// Pads every H×W plane of an NCHW tensor by `pad` on each side (zeros or edge copies).
-func padPlanes(_ x: Tensor, pad: Int, mode: Padding, threads: Int) -> Tensor {
+public func padPlanes(_ x: Tensor, pad: Int, mode: Padding, threads: Int) -> Tensor {
     let (n, c, h, w) = nchw(x.shape, "pad")
     let ph = h + 2 * pad, pw = w + 2 * pad
     let planes = n * c

@@ -275,22 +275,12 @@ public struct TrainingSet: Sendable {
         guard var pair = unpaddedPair(groundTruth: groundTruth, degradation: degradation, geometry: geometry) else { return nil }
         let r = geometry.inputPadding
         if r > 0 {
-            pair.input = edgePadded(pair.input, width: pair.inputWidth, height: pair.inputHeight, by: r)
+            let plane = Tensor(shape: [1, 1, pair.inputHeight, pair.inputWidth], storage: pair.input)
+            pair.input = padPlanes(plane, pad: r, mode: .replicate, threads: 1).storage
             pair.inputWidth += 2 * r
             pair.inputHeight += 2 * r
         }
         return pair
-    }
-
-    /// A `width`×`height` plane with `r` edge-replicated pixels added on every side.
-    static func edgePadded(_ plane: [Float], width: Int, height: Int, by r: Int) -> [Float] {
-        let pw = width + 2 * r
-        var out = [Float](repeating: 0, count: pw * (height + 2 * r))
-        for y in 0..<(height + 2 * r) {
-            let sy = min(max(y - r, 0), height - 1)
-            for x in 0..<pw { out[y * pw + x] = plane[sy * width + min(max(x - r, 0), width - 1)] }
-        }
-        return out
     }
 
     /// The pair `makePair` pads.
