@@ -12,11 +12,13 @@ then, for each:
   enhance models --activity Set5 --model runs/initexp/plain/best.safetensors
 """
 import argparse
-import json
 import os
-import struct
+import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import read, write
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--template", required=True)
@@ -25,12 +27,8 @@ parser.add_argument("--seed", type=int, default=7)
 parser.add_argument("--center", default="2.weight", help="tensor whose filters are made zero-sum")
 args = parser.parse_args()
 
-with open(args.template, "rb") as f:
-    n = struct.unpack("<Q", f.read(8))[0]
-    header_bytes = f.read(n)
-    data = f.read()
-header = json.loads(header_bytes)
-names = [k for k in header if k != "__metadata__"]
+metadata, template = read(args.template)
+names = list(template)
 last_weight = [k for k in names if k.endswith("weight")][-1]
 
 
@@ -38,8 +36,7 @@ def draw(center):
     rng = np.random.default_rng(args.seed)
     out = {}
     for k in names:
-        shape = header[k]["shape"]
-        assert header[k]["dtype"] == "F32", k
+        shape = template[k].shape
         if k.endswith("bias"):
             t = np.zeros(shape, np.float32)
         elif k == last_weight:
@@ -54,11 +51,6 @@ def draw(center):
 
 os.makedirs(args.output, exist_ok=True)
 for name, center in [("plain", False), ("centered", True)]:
-    body = bytearray(data)
-    for k, t in draw(center).items():
-        a, b = header[k]["data_offsets"]
-        body[a:b] = t.tobytes()
     path = os.path.join(args.output, name + ".safetensors")
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", n) + header_bytes + bytes(body))
+    write(path, metadata, draw(center))
     print("wrote", path)
