@@ -89,7 +89,9 @@ def main():
     started = time.time()
     metadata, t = read(model)
     info = json.loads(metadata['enhance.model'])
-    assert 'arcnn' in info['architecture'], 'an arcnn model is needed'
+    arch = info['architecture'].get('arcnn', {})
+    if [arch.get(k) for k in ('f1', 'f2', 'f3', 'f4')] != [9, 7, 1, 5]:
+        sys.exit(f"{model}: not a 9-7-1-5 arcnn ({info['architecture']}); the radius 9 and the 5x5 last layer are built in")
     w = {k: v.astype(np.float32) for k, v in t.items()}
     files = sorted(f for d in folders for f in glob.glob(os.path.join(d, '*.jpg')))[:limit]
     cc = load_codec()
