@@ -34,10 +34,11 @@ class CBuffer(ctypes.Structure):
 
 def load_codec():
     src = os.path.join(ROOT, 'Sources', 'CCodecs')
-    lib = os.path.join(tempfile.gettempdir(), 'enhance-ccodecs-jpeg.so')
-    subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-I', os.path.join(src, 'include'),
-                    os.path.join(src, 'common.c'), os.path.join(src, 'jpeg.c'), '-ljpeg', '-o', lib], check=True)
-    return ctypes.CDLL(lib)
+    with tempfile.TemporaryDirectory(prefix='enhance-refit-') as folder:  # one per run: runs may overlap
+        lib = os.path.join(folder, 'ccodecs-jpeg.so')
+        subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-I', os.path.join(src, 'include'),
+                        os.path.join(src, 'common.c'), os.path.join(src, 'jpeg.c'), '-ljpeg', '-o', lib], check=True)
+        return ctypes.CDLL(lib)  # stays mapped after the file is removed
 
 def decode(cc, data):
     img, msg = CImage(), ctypes.create_string_buffer(256)
