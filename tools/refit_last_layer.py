@@ -16,11 +16,12 @@ LIVE1 as a shippable run folder, as tools/extrapolation_scan.sh does. Needs nump
 compiler with libjpeg. The forward pass here is numpy's: its training MSE before the refit is
 the trainer's loss on these images (about 1.43e-3 at q10).
 """
-import ctypes, glob, json, os, subprocess, sys, tempfile, time
+import argparse, ctypes, glob, json, os, subprocess, sys, tempfile, time
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_io import read, write
+from check_cli_vs_eval import luma  # MATLAB rgb2ycbcr's Y, rounded as on uint8
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -59,11 +60,6 @@ def jpeg_grey(cc, y, quality):
     cc.cc_buffer_free(ctypes.byref(buf))
     return decode(cc, data)[:, :, 0]
 
-def luma8(rgb):
-    r, g, b = (rgb[:, :, i].astype(np.float64) for i in range(3))
-    y = (65.481 / 255) * r + (128.553 / 255) * g + (24.966 / 255) * b + 16
-    return np.floor(np.clip(y, 0, 255) + 0.5).astype(np.uint8)  # half away from zero (y > 0)
-
 def conv(x, w, b, rows=16):
     """Valid cross-correlation of x (C, H, W) with w (O, C, k, k), plus b."""
     o, c, k, _ = w.shape
@@ -78,15 +74,13 @@ def conv(x, w, b, rows=16):
     return out.transpose(2, 0, 1) + b[:, None, None]
 
 def main():
-    args = sys.argv[1:]
-    limit, ridge = None, 0.0
-    if '--limit' in args:
-        i = args.index('--limit'); limit = int(args[i + 1]); del args[i:i + 2]
-    if '--ridge' in args:
-        i = args.index('--ridge'); ridge = float(args[i + 1]); del args[i:i + 2]
-    if len(args) < 4:
-        sys.exit(__doc__.strip())
-    model, out, quality, folders = args[0], args[1], int(args[2]), args[3:]
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('model'); parser.add_argument('out'); parser.add_argument('quality', type=int)
+    parser.add_argument('folders', nargs='+', metavar='data_dir')
+    parser.add_argument('--limit', type=int, help='use the first N images only')
+    parser.add_argument('--ridge', type=float, default=0.0, help='ridge, relative to the mean diagonal of the normal matrix')
+    args = parser.parse_args()
+    model, out, quality, folders, limit, ridge = args.model, args.out, args.quality, args.folders, args.limit, args.ridge
     started = time.time()
     metadata, t = read(model)
     info = json.loads(metadata['enhance.model'])
@@ -101,7 +95,7 @@ def main():
     for i, path in enumerate(files):
         with open(path, 'rb') as f:
             rgb = decode(cc, f.read())
-        y = luma8(rgb) if rgb.shape[2] == 3 else rgb[:, :, 0]
+        y = luma(rgb).astype(np.uint8)
         x = np.pad(jpeg_grey(cc, y, quality).astype(np.float32) / 255, 9, mode='edge')[None]
         a = np.maximum(conv(x, w['0.weight'], w['0.bias']), 0)
         a = np.maximum(conv(a, w['2.weight'], w['2.bias']), 0)
