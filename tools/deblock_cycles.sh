@@ -7,7 +7,9 @@
 # 3, 4, 6, 8, 10, 12 while the largest A tried is strictly the best on LIVE1. The pick is the best LIVE1
 # among the factors whose Set14 is not below A = 0's; it is appended to runs/PREFIX.picks and
 # starts the next cycle. A cycle that finished (its log.csv has step STEPS) is not rerun, so
-# the chain can be restarted where it stopped; a stopped cycle is started afresh.
+# the chain can be restarted where it stopped; a stopped cycle is started afresh. A cycle whose
+# validations never beat its start goes on from its last step's weights (session 24: otherwise
+# the next cycle repeats it exactly). Each cycle's last weights are kept as runs/PREFIXk/final.safetensors.
 #
 #   tools/deblock_cycles.sh QUALITY INIT PREFIX CYCLES [extra train options...]
 #   e.g. tools/deblock_cycles.sh 10 Sources/EnhanceModels/Weights/arcnn-q10.safetensors q10-s23s1 4
@@ -39,9 +41,15 @@ for ((k = 0; k < cycles; k++)); do
       --no-augment --borders --seed $((seed + k * seedstep)) --steps "$steps" --init "$init" \
       -o "runs/$run" "$@" > "runs/$run.log" 2>&1 || { echo "error: $run failed; see runs/$run.log" >&2; exit 1; }
   fi
+  # the cycle's end is its best validation, unless that is step 0 (the start itself: scanning it
+  # would go nowhere and the next cycle would repeat this one); then its last step's weights
+  python3 tools/final_weights.py "runs/$run"
+  end=runs/$run/best.safetensors
+  best_step=$(awk -F, 'NR > 1 && $5 != "" && (!found || $5 > best) { best = $5; step = $1; found = 1 } END { print step }' "runs/$run/log.csv")
+  [ "$best_step" != 0 ] || { end=runs/$run/final.safetensors; echo "$run: no validation beat the start; going on from its last step"; }
   table=runs/scan-$run.out
   : > "$table"
-  scan() { tools/extrapolation_scan.sh arcnn "$quality" "runs/$run/best.safetensors" "runs/$run/start.safetensors" "runs/scan/$run" "$@" | tail -n +2 >> "$table"; }
+  scan() { tools/extrapolation_scan.sh arcnn "$quality" "$end" "runs/$run/start.safetensors" "runs/scan/$run" "$@" | tail -n +2 >> "$table"; }
   scan 0 1 2
   for a in 3 4 6 8 10 12; do   # on while the largest factor so far is strictly the best
     awk 'NR > 1 && (NR == 2 || prev > best) { best = prev } { prev = $2 } END { exit !(NR == 1 || prev > best) }' "$table" || break
