@@ -17,10 +17,10 @@ A = B - 1. The pairs are given oldest first, each a cycle's start and its end (b
 all must be cycles of the same map. With several --beta values OUT must contain "{beta}"
 (e.g. runs/aa/b{beta}.safetensors). Prints gamma and the residual norms. Needs numpy only.
 """
-import argparse, json, os, sys
+import argparse, os, sys
 import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from safetensors_io import read, write
+from safetensors_io import read, with_training_notes, write
 
 
 def flatten(tensors, names):
@@ -68,17 +68,13 @@ def main():
         w, f = w - dW @ gamma, f - dF @ gamma
         print('gamma =', ' '.join(f'{g:.6f}' for g in gamma))
         print(f'|f_mix| = {np.linalg.norm(f):.6e} (last {np.linalg.norm(residuals[-1]):.6e})')
-    info = json.loads(metadata['enhance.model'])
     for beta in args.beta:
         out = args.out.replace('{beta}', f'{beta:g}')
         step = w + beta * f
         print(f'beta {beta:g}: |out - last end| = {np.linalg.norm(step - ends[-1]):.6e} -> {out}')
-        if info.get('training'):
-            info['training']['notes'] = (f'Anderson step (memory {memory}, beta {beta:g}) over cycles '
-                                         + ', '.join(args.pairs[-2 * memory - 2:]) + ' (tools/anderson_step.py)')
-        meta = dict(metadata)
-        meta['enhance.model'] = json.dumps(info, sort_keys=True)
-        write(out, meta, unflatten(step, first, names))
+        notes = (f'Anderson step (memory {memory}, beta {beta:g}) over cycles '
+                 + ', '.join(args.pairs[-2 * memory - 2:]) + ' (tools/anderson_step.py)')
+        write(out, with_training_notes(metadata, notes), unflatten(step, first, names))
 
 
 if __name__ == '__main__':

@@ -7,10 +7,10 @@ Meant for models fine-tuned from one start (the same basin), where the mean of t
 behaves like the mean of the outputs. The metadata is the first file's, its training notes
 saying what was averaged. Needs numpy only.
 """
-import json, os, sys
+import os, sys
 import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from safetensors_io import read, write
+from safetensors_io import read, with_training_notes, write
 
 def main():
     if len(sys.argv) < 4:
@@ -22,12 +22,8 @@ def main():
         if list(t) != names or any(t[n].shape != members[0][1][n].shape for n in names):
             sys.exit(f"{p}: tensors differ from {paths[0]}")
     mean = {n: sum(t[n].astype(np.float64) for _, t in members) / len(members) for n in names}
-    metadata = dict(members[0][0])
-    info = json.loads(metadata['enhance.model'])
-    if info.get('training'):
-        info['training']['notes'] = 'weights averaged over ' + ', '.join(paths) + ' (tools/average_weights.py)'
-    metadata['enhance.model'] = json.dumps(info, sort_keys=True)
-    write(out, metadata, mean)
+    notes = 'weights averaged over ' + ', '.join(paths) + ' (tools/average_weights.py)'
+    write(out, with_training_notes(members[0][0], notes), mean)
 
 if __name__ == '__main__':
     main()

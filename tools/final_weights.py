@@ -7,9 +7,9 @@ best.safetensors holds the best validated weights, which may be the run's start;
 checkpoint holds the last step's weights beside the optimizer state. The model metadata is
 best.safetensors', its training notes saying which step this is. Needs numpy only.
 """
-import json, os, sys
+import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from safetensors_io import read, write
+from safetensors_io import read, with_training_notes, write
 
 def main():
     if len(sys.argv) not in (2, 3):
@@ -22,12 +22,8 @@ def main():
     for n in best:
         if weights[n].shape != best[n].shape:
             sys.exit(f'{run}: checkpoint tensor {n} is {weights[n].shape}, best.safetensors has {best[n].shape}')
-    info = json.loads(metadata['enhance.model'])
-    if info.get('training'):
-        info['training']['notes'] = f'the weights at step {state["step"]} of {run} (tools/final_weights.py)'
-    metadata = dict(metadata)
-    metadata['enhance.model'] = json.dumps(info, sort_keys=True)
-    write(out, metadata, weights)
+    notes = f'the weights at step {state["step"]} of {run} (tools/final_weights.py)'
+    write(out, with_training_notes(metadata, notes), weights)
 
 if __name__ == '__main__':
     main()

@@ -3,6 +3,7 @@
     from safetensors_io import read, write
     metadata, tensors = read(path)    # metadata: dict of strings; tensors: name -> numpy array
     write(path, metadata, tensors)    # in the order of the dict
+    metadata = with_training_notes(metadata, 'what this file is')   # a copy, for a derived model
 
 Needs numpy only.
 """
@@ -33,3 +34,10 @@ def write(path, metadata, tensors):
     h += b' ' * (-len(h) % 8)
     with open(path, 'wb') as f:
         f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
+
+def with_training_notes(metadata, notes):
+    """A copy of a model file's metadata whose training record (if it has one) carries these notes."""
+    info = json.loads(metadata['enhance.model'])
+    if info.get('training'):
+        info['training']['notes'] = notes
+    return dict(metadata, **{'enhance.model': json.dumps(info, sort_keys=True)})
