@@ -2,7 +2,7 @@
 # Fine-tuning cycles of an AR-CNN, each followed by its extrapolation scan, as sessions 22–23 ran
 # them by hand (docs/training.md, "Status at the end of session 23"). Cycle k (letters a, b, ...)
 # is recipe D without flips and with --borders: STEPS updates of 16 64² sub-images at LR cosine,
-# one core, from the previous cycle's pick, into runs/PREFIXk. Its scan
+# one core (THREADS), from the previous cycle's pick, into runs/PREFIXk. Its scan
 # (tools/extrapolation_scan.sh, into runs/scan/PREFIXk) tries A = 0, 1, 2 and goes on to
 # 3, 4, 6, 8, 10, 12 while the largest A tried is strictly the best on LIVE1. The pick is the best LIVE1
 # among the factors whose Set14 is not below A = 0's; it is appended to runs/PREFIX.picks and
@@ -15,7 +15,8 @@
 #   e.g. tools/deblock_cycles.sh 10 Sources/EnhanceModels/Weights/arcnn-q10.safetensors q10-s23s1 4
 #
 # Environment: SEED (default 1) and SEEDSTEP (default 0: every cycle sees the same order, which
-# session 23 found to matter), STEPS (7000), LR (5e-5), ENHANCE (default .build/release/enhance),
+# session 23 found to matter), STEPS (7000), LR (5e-5), THREADS (1; also for the scans: 2 runs one
+# chain on both cores, about 1.8x as fast), ENHANCE (default .build/release/enhance),
 # ENHANCE_DATASETS (default ../shared/datasets).
 set -euo pipefail
 usage="usage: tools/deblock_cycles.sh QUALITY INIT PREFIX CYCLES [extra train options...]"
@@ -28,6 +29,7 @@ E=${ENHANCE:-$root/.build/release/enhance}
 [ -x "$E" ] || { echo "error: $E not built (swift build -c release, or set ENHANCE)" >&2; exit 1; }
 export ENHANCE=$E ENHANCE_DATASETS=${ENHANCE_DATASETS:-../shared/datasets}
 seed=${SEED:-1} seedstep=${SEEDSTEP:-0} steps=${STEPS:-7000} lr=${LR:-5e-5}
+export THREADS=${THREADS:-1}
 letters=abcdefghijklmnopqrstuvwxyz
 for ((k = 0; k < cycles; k++)); do
   [ -f "$init" ] || { echo "error: $init not found" >&2; exit 1; }
@@ -37,7 +39,7 @@ for ((k = 0; k < cycles; k++)); do
     echo "$(date +%H:%M) $run: $steps updates from $init, seed $((seed + k * seedstep))"
     "$E" train --model arcnn --quality "$quality" --name "arcnn-q$quality" \
       --data BSDS500/train --data BSDS500/test --validation LIVE1 --patch 64 --stride 20 --batch 16 \
-      --threads 1 --schedule cosine --lr "$lr" --lr-mult 6=0.1 --revive-dead --no-downscale \
+      --threads "$THREADS" --schedule cosine --lr "$lr" --lr-mult 6=0.1 --revive-dead --no-downscale \
       --no-augment --borders --seed $((seed + k * seedstep)) --steps "$steps" --init "$init" \
       -o "runs/$run" "$@" > "runs/$run.log" 2>&1 || { echo "error: $run failed; see runs/$run.log" >&2; exit 1; }
   fi

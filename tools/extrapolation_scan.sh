@@ -8,7 +8,7 @@
 #   tools/extrapolation_scan.sh MODEL QUALITY END START OUT [A ...]     # A defaults to 0 1 2 3 4 6
 #   e.g. tools/extrapolation_scan.sh arcnn 40 runs/q40/best.safetensors runs/q40/start.safetensors runs/q40-scan
 #
-# Needs ENHANCE_DATASETS (default ../shared/datasets) and a release build.
+# Needs ENHANCE_DATASETS (default ../shared/datasets) and a release build; THREADS (default 1).
 set -euo pipefail
 usage="usage: tools/extrapolation_scan.sh MODEL QUALITY END START OUT [A ...]"
 [ $# -ge 5 ] || { echo "$usage" >&2; exit 64; }
@@ -25,12 +25,12 @@ for a in "${factors[@]}"; do
   [ -f "$run/best.safetensors" ] || {
     extrapolation=(); [ "$a" = 0 ] || extrapolation=(--extrapolate-from "$start" --extrapolate-by "$a")
     "$E" train --model "$model" --quality "$quality" --name "$model-q$quality" --data BSDS500/train --data BSDS500/test \
-      --validation LIVE1 --patch 64 --stride 20 --threads 1 --no-downscale \
+      --validation LIVE1 --patch 64 --stride 20 --threads "${THREADS:-1}" --no-downscale \
       --steps 0 --init "$end" "${extrapolation[@]}" -o "$run" > "$out/x$a.log" 2>&1 ||
       { echo "error: the run for A = $a failed; see $out/x$a.log" >&2; exit 1; }
   }
   live1=$(awk -F, 'NR == 2 { printf "%.4f", $5 }' "$run/log.csv")
-  set14=$("$E" eval --task deblock --dataset Set14 --quality "$quality" --model "$run/best.safetensors" --threads 1 --json |
+  set14=$("$E" eval --task deblock --dataset Set14 --quality "$quality" --model "$run/best.safetensors" --threads "${THREADS:-1}" --json |
     python3 -c 'import json, sys; print("%.4f" % json.load(sys.stdin)["results"][-1]["mean"]["psnr"])')
   printf '%-6s %-9s %-9s\n' "$a" "$live1" "$set14"
 done
