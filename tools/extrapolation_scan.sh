@@ -15,6 +15,7 @@ usage="usage: tools/extrapolation_scan.sh MODEL QUALITY END START OUT [A ...]"
 model=$1 quality=$2 end=$3 start=$4 out=$5; shift 5
 factors=("$@"); [ ${#factors[@]} -gt 0 ] || factors=(0 1 2 3 4 6)
 for f in "$end" "$start"; do [ -f "$f" ] || { echo "error: $f not found" >&2; exit 1; }; done
+threads=${THREADS:-1}
 E=${ENHANCE:-$(cd "$(dirname "$0")/.." && pwd)/.build/release/enhance}
 [ -x "$E" ] || { echo "error: $E not built (swift build -c release, or set ENHANCE)" >&2; exit 1; }
 export ENHANCE_DATASETS=${ENHANCE_DATASETS:-../shared/datasets}
@@ -25,12 +26,12 @@ for a in "${factors[@]}"; do
   [ -f "$run/best.safetensors" ] || {
     extrapolation=(); [ "$a" = 0 ] || extrapolation=(--extrapolate-from "$start" --extrapolate-by "$a")
     "$E" train --model "$model" --quality "$quality" --name "$model-q$quality" --data BSDS500/train --data BSDS500/test \
-      --validation LIVE1 --patch 64 --stride 20 --threads "${THREADS:-1}" --no-downscale \
+      --validation LIVE1 --patch 64 --stride 20 --threads "$threads" --no-downscale \
       --steps 0 --init "$end" "${extrapolation[@]}" -o "$run" > "$out/x$a.log" 2>&1 ||
       { echo "error: the run for A = $a failed; see $out/x$a.log" >&2; exit 1; }
   }
   live1=$(awk -F, 'NR == 2 { printf "%.4f", $5 }' "$run/log.csv")
-  set14=$("$E" eval --task deblock --dataset Set14 --quality "$quality" --model "$run/best.safetensors" --threads "${THREADS:-1}" --json |
+  set14=$("$E" eval --task deblock --dataset Set14 --quality "$quality" --model "$run/best.safetensors" --threads "$threads" --json |
     python3 -c 'import json, sys; print("%.4f" % json.load(sys.stdin)["results"][-1]["mean"]["psnr"])')
   printf '%-6s %-9s %-9s\n' "$a" "$live1" "$set14"
 done
