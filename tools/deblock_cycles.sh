@@ -6,8 +6,10 @@
 # (tools/extrapolation_scan.sh, into runs/scan/PREFIXk) tries A = 0, 1, 2 and goes on to
 # 3, 4, 6, 8, 10, 12 while the largest A tried is strictly the best on LIVE1. The pick is the best LIVE1
 # among the factors whose Set14 is not below A = 0's; it is appended to runs/PREFIX.picks and
-# starts the next cycle. A cycle that finished (its log.csv has step STEPS) is not rerun, so
-# the chain can be restarted where it stopped; a stopped cycle is started afresh. A cycle whose
+# starts the next cycle; with PICK_MIN_GAIN (dB, default 0) the pick is A = 0 unless it gains at
+# least that much over A = 0 on LIVE1 (session 27: a plain start after each cycle). A cycle that
+# finished (its log.csv has step STEPS) is not rerun, so the chain can be restarted where it
+# stopped; a stopped cycle is started afresh. A cycle whose
 # validations never beat its start goes on from its last step's weights (session 24: otherwise
 # the next cycle repeats it exactly). Each cycle's last weights are kept as runs/PREFIXk/final.safetensors.
 #
@@ -17,7 +19,7 @@
 # Environment: SEED (default 1) and SEEDSTEP (default 0: every cycle sees the same order, which
 # session 23 found to matter), STEPS (7000), LR (5e-5), THREADS (1; also for the scans: 2 runs one
 # chain on both cores, about 1.8x as fast), ENHANCE (default .build/release/enhance),
-# ENHANCE_DATASETS (default ../shared/datasets).
+# ENHANCE_DATASETS (default ../shared/datasets), PICK_MIN_GAIN (0).
 set -euo pipefail
 usage="usage: tools/deblock_cycles.sh QUALITY INIT PREFIX CYCLES [extra train options...]"
 [ $# -ge 4 ] || { echo "$usage" >&2; exit 64; }
@@ -30,6 +32,8 @@ E=${ENHANCE:-$root/.build/release/enhance}
 export ENHANCE=$E ENHANCE_DATASETS=${ENHANCE_DATASETS:-../shared/datasets}
 seed=${SEED:-1} seedstep=${SEEDSTEP:-0} steps=${STEPS:-7000} lr=${LR:-5e-5}
 export THREADS=${THREADS:-1}
+pick_min_gain=${PICK_MIN_GAIN:-0}
+[[ $pick_min_gain =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "error: PICK_MIN_GAIN must be a number of dB, got '$pick_min_gain'" >&2; exit 64; }
 letters=abcdefghijklmnopqrstuvwxyz
 for ((k = 0; k < cycles; k++)); do
   [ -f "$init" ] || { echo "error: $init not found" >&2; exit 1; }
@@ -57,8 +61,11 @@ for ((k = 0; k < cycles; k++)); do
     awk 'NR > 1 && (NR == 2 || prev > best) { best = prev } { prev = $2 } END { exit !(NR == 1 || prev > best) }' "$table" || break
     scan "$a"
   done
-  # the best LIVE1 among the factors whose Set14 is not below A = 0's; the smallest such A on a tie
-  pick=$(awk 'NR == 1 { s = $3 } $3 >= s && (!found || $2 > best) { best = $2; line = $0; found = 1 } END { print line }' "$table")
+  # the best LIVE1 among the factors whose Set14 is not below A = 0's; the smallest such A on a tie;
+  # A = 0 itself unless that best gains at least PICK_MIN_GAIN dB over it on LIVE1
+  pick=$(awk -v min="$pick_min_gain" 'NR == 1 { s = $3; zero = $0; z = $2 }
+    $3 >= s && (!found || $2 > best) { best = $2; line = $0; found = 1 }
+    END { if (best - z + 1e-9 < min) line = zero; print line }' "$table")
   echo "$run pick A=$pick" | tee -a "runs/$prefix.picks"
   init=runs/scan/$run/x$(echo "$pick" | awk '{print $1}')/best.safetensors
 done
