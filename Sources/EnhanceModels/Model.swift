@@ -26,6 +26,15 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     public var validationSet: String
     /// Free-form notes (fine-tuned from, schedule, ...).
     public var notes: String
+    /// How many runs this record stands for: 1, or more for the summary ``history`` folds a long
+    /// chain's middle into (steps, back-props and wall time summed; command, data and notes of
+    /// the runs it begins and ends with).
+    public var runs: Int {
+        get { foldedRuns ?? 1 }
+        set { foldedRuns = newValue == 1 ? nil : newValue }
+    }
+    /// Stored as nil for a single run, so records of one run keep their JSON.
+    private var foldedRuns: Int?
     /// The runs behind the weights this one started from (`--init`), oldest first, each without
     /// its own `earlier`: with this record, the model's whole training history. Empty for a run
     /// from scratch, and for a start from a file made before records carried their history.
@@ -44,11 +53,37 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
     }
 
     /// This record's history as a flat list, oldest first, ending with this run (whose `earlier`
-    /// is emptied): what a run started from these weights keeps as its own `earlier`.
+    /// is emptied): what a run started from these weights keeps as its own `earlier`. Beyond
+    /// ``historyLimit`` records, the runs between the first (where the weights came from) and
+    /// the newest `historyLimit − 2` are folded into one summary record, so that a chain of
+    /// fine-tuning cycles does not grow its weight file by a record per cycle; the totals of
+    /// steps, back-props and wall time stay those of every run.
     public var history: [TrainingRecord] {
         var last = self
         last.earlier = []
-        return earlier + [last]
+        let all = earlier + [last]
+        guard all.count > Self.historyLimit else { return all }
+        let kept = Self.historyLimit - 2
+        return [all[0], Self.folding(all[1 ..< all.count - kept])] + all.suffix(kept)
+    }
+
+    /// The most records ``history`` keeps.
+    public static let historyLimit = 16
+
+    /// One record standing for `records` (consecutive, oldest first, not empty).
+    static func folding(_ records: ArraySlice<TrainingRecord>) -> TrainingRecord {
+        let first = records.first!, last = records.last!
+        if records.count == 1 { return first }
+        // A summary folded again keeps the command and data of the run it began with.
+        var folded = TrainingRecord(
+            command: first.command, data: first.data,
+            steps: records.reduce(0) { $0 + $1.steps }, backprops: records.reduce(0) { $0 + $1.backprops },
+            wallSeconds: records.reduce(0) { $0 + $1.wallSeconds },
+            validationPSNR: last.validationPSNR, validationSet: last.validationSet, notes: "")
+        folded.runs = records.reduce(0) { $0 + $1.runs }
+        let opening = first.runs > 1 ? first.notes.components(separatedBy: " | last: ").first! : "first: \(first.notes)"
+        folded.notes = "\(opening) | last: \(last.command) (\(last.notes))"
+        return folded
     }
 
     /// Sub-images back-propagated over the whole history.
@@ -58,6 +93,7 @@ public struct TrainingRecord: Sendable, Codable, Equatable {
 
     private enum CodingKeys: String, CodingKey {
         case command, data, steps, backprops, wallSeconds, validationPSNR, validationSet, notes
+        case foldedRuns = "runs"
         case earlierRuns = "earlier"
     }
 }

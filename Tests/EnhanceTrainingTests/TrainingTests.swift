@@ -325,6 +325,42 @@ func temporaryFolder(_ name: String) throws -> URL {
         #expect(last.totalWallSeconds == records.reduce(0) { $0 + $1.wallSeconds })
     }
 
+    /// A chain of 40 runs, each keeping its start's history as the trainer does, never carries more
+    /// than `historyLimit` records: the first run, one summary of the middle, and the newest 14,
+    /// with the totals of all 40. The summary survives JSON and is folded again as the chain grows.
+    @Test func longHistoriesFoldTheirMiddleIntoOneRecord() throws {
+        func run(_ i: Int) -> TrainingRecord {
+            TrainingRecord(command: "run \(i)", data: "data \(i)", steps: i + 1, backprops: 4 * (i + 1),
+                           wallSeconds: Double(i) / 4, validationPSNR: 30 + Double(i) / 100, validationSet: "LIVE1",
+                           notes: "notes \(i)")
+        }
+        var earlier: [TrainingRecord] = []
+        for i in 0 ..< 40 {
+            var record = run(i)
+            record.earlier = earlier
+            let json = try JSONEncoder().encode(record)
+            record = try JSONDecoder().decode(TrainingRecord.self, from: json)
+            earlier = record.history
+            #expect(earlier.count == min(i + 1, TrainingRecord.historyLimit))
+            #expect(earlier.reduce(0) { $0 + $1.runs } == i + 1)
+            #expect(record.totalBackprops == 2 * (i + 1) * (i + 2))
+            #expect(record.totalWallSeconds == Double(i * (i + 1)) / 8)
+            #expect(earlier.first == run(0))
+            #expect(earlier.suffix(min(i + 1, 14)) == (max(0, i - 13) ... i).map(run)[...])
+        }
+        #expect(TrainingRecord.historyLimit == 16)
+        // after run 39: run 0, runs 1 … 25 folded, runs 26 … 39
+        let summary = earlier[1]
+        #expect(summary.runs == 25)
+        #expect(summary.command == "run 1")
+        #expect(summary.data == "data 1")
+        #expect(summary.steps == (2 ... 26).reduce(0, +))
+        #expect(summary.validationPSNR == run(25).validationPSNR)
+        #expect(summary.notes == "first: notes 1 | last: run 25 (notes 25)")
+        let json = String(decoding: try JSONEncoder().encode(summary), as: UTF8.self)
+        #expect(json.contains(#""runs":25"#))
+    }
+
     /// Weight files written before records carried `earlier` read with an empty history, and a
     /// record without one is written without the key.
     @Test func trainingRecordWithoutHistoryKeepsItsJSON() throws {
@@ -336,6 +372,7 @@ func temporaryFolder(_ name: String) throws -> URL {
         encoder.outputFormatting = .sortedKeys
         let json = String(decoding: try encoder.encode(record), as: UTF8.self)
         #expect(!json.contains("earlier"))
+        #expect(!json.contains("runs"))
         var chained = record
         chained.earlier = [record]
         #expect(try JSONDecoder().decode(TrainingRecord.self, from: encoder.encode(chained)) == chained)
